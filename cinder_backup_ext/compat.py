@@ -20,43 +20,58 @@ nowhere else. Importing this module imports Cinder, so only code that runs
 inside a Cinder process (API extension, notifier lookups, CLI) uses it.
 """
 
-from cinder.api import extensions
-from cinder.api.openstack import wsgi
-from cinder.api.v3 import backups as v3_backups
+import functools
+import importlib
+
 from cinder import context
 from cinder.policies import base as policy_base
 from cinder import policy
-
-try:  # Cinder >= 29.0.0 (2026.2)
-    from cinder.db import api as db_api
-    from cinder.db import models
-except ImportError:  # Cinder <= 28.x
-    from cinder.db.sqlalchemy import api as db_api
-    from cinder.db.sqlalchemy import models
-
-ExtensionDescriptor = extensions.ExtensionDescriptor
-ResourceExtension = extensions.ResourceExtension
-Controller = wsgi.Controller
-extends = wsgi.extends
-
-#: The controller behind the v3 core routes for ``/backups``.
-BackupsController = v3_backups.BackupsController
 
 #: Cinder's check string for "may read this project's resources", the
 #: default of ``backup:get``.
 READER_CHECK = policy_base.SYSTEM_READER_OR_PROJECT_READER
 
-#: The ``backups`` table of Cinder's schema.
-BACKUPS = models.Backup.__table__
+# Cinder's API and database modules import cinder.common.config, which
+# registers command-line options on the global CONF. The policy and config
+# sample generators load this package after parsing that CONF, so these
+# names are imported on first use (PEP 562), inside a Cinder process.
+_LAZY = {
+    'ExtensionDescriptor': ('cinder.api.extensions', 'ExtensionDescriptor'),
+    'ResourceExtension': ('cinder.api.extensions', 'ResourceExtension'),
+    'Controller': ('cinder.api.openstack.wsgi', 'Controller'),
+    'extends': ('cinder.api.openstack.wsgi', 'extends'),
+    # The controller behind the v3 core routes for /backups.
+    'BackupsController': ('cinder.api.v3.backups', 'BackupsController'),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _db():
+    try:  # Cinder >= 29.0.0 (2026.2)
+        from cinder.db import api
+        from cinder.db import models
+    except ImportError:  # Cinder <= 28.x
+        from cinder.db.sqlalchemy import api
+        from cinder.db.sqlalchemy import models
+    return api, models
+
+
+def __getattr__(name):
+    if name == 'BACKUPS':  # the backups table of Cinder's schema
+        return _db()[1].Backup.__table__
+    if name not in _LAZY:
+        raise AttributeError('%s has no attribute %s' % (__name__, name))
+    module, attribute = _LAZY[name]
+    return getattr(importlib.import_module(module), attribute)
 
 
 def reader(ctxt):
     """A read-only transaction on Cinder's main database, as Cinder opens it."""
-    return db_api.main_context_manager.reader.using(ctxt)
+    return _db()[0].main_context_manager.reader.using(ctxt)
 
 
 def get_engine():
-    return db_api.get_engine()
+    return _db()[0].get_engine()
 
 
 def admin_context():

@@ -1,0 +1,75 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The osapi_volume_extension loader: what an operator sees in the log."""
+
+import logging
+from unittest import mock
+
+import fixtures
+from oslotest import base
+from stevedore import extension
+
+from cinder_backup_ext.api import loader
+
+
+class _Registers(object):
+    def __init__(self, ext_mgr):
+        ext_mgr.register(self)
+
+
+class _Explodes(object):
+    def __init__(self, ext_mgr):
+        raise RuntimeError('cinder moved something')
+
+
+class TestLoad(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.log = self.useFixture(fixtures.FakeLogger(
+            level=logging.INFO, format='%(levelname)s %(message)s'))
+        self.ext_mgr = mock.Mock()
+
+    def load(self, *plugins):
+        fake = extension.ExtensionManager.make_test_instance(
+            [extension.Extension(name, None, plugin, None)
+             for name, plugin in plugins])
+        with mock.patch.object(extension, 'ExtensionManager',
+                               return_value=fake) as manager:
+            loader.load(self.ext_mgr)
+        self.assertEqual(loader.NAMESPACE,
+                         manager.call_args.kwargs['namespace'])
+
+    def test_registers_every_extension(self):
+        self.load(('one', _Registers), ('two', _Registers))
+        self.assertEqual(2, self.ext_mgr.register.call_count)
+
+    def test_a_failing_extension_is_an_error_and_spares_the_others(self):
+        self.load(('bad', _Explodes), ('good', _Registers))
+        self.assertEqual(1, self.ext_mgr.register.call_count)
+        self.assertIn('ERROR', self.log.output)
+        self.assertIn('bad', self.log.output)
+        self.assertIn('cinder moved something', self.log.output)
+
+    def test_an_unimportable_extension_is_an_error(self):
+        entrypoint = mock.Mock(value='cinder_backup_ext.api.gone:Gone')
+        entrypoint.name = 'gone'
+        loader._import_failed(None, entrypoint,
+                              ImportError('No module named gone'))
+        self.assertIn('gone', self.log.output)
+        self.assertIn('No module named gone', self.log.output)
+        self.assertTrue(self.log.output.startswith('ERROR'))
+
+    def test_the_real_entry_point_is_registered(self):
+        names = extension.ExtensionManager(loader.NAMESPACE).names()
+        self.assertIn('backup_flags', names)

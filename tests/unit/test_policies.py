@@ -1,0 +1,88 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The flag rule, evaluated by Cinder's own enforcer and rule set."""
+
+import os
+import subprocess
+import tempfile
+
+from oslo_config import cfg
+from oslo_config import fixture as config_fixture
+from oslo_policy import policy as oslo_policy
+from oslotest import base
+
+from cinder import context
+from cinder import policy
+
+from cinder_backup_ext import compat
+from cinder_backup_ext import policies
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+
+
+class TestShowFlagsRule(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(config_fixture.Config(cfg.CONF))
+        cfg.CONF([], default_config_files=[])
+        policy.reset()
+        self.addCleanup(policy.reset)
+
+    def allowed(self, roles, project='p1', target='p1', **kwargs):
+        ctxt = context.RequestContext('u1', project, roles=roles, **kwargs)
+        return bool(compat.authorize(ctxt, policies.list_rules(),
+                                     policies.SHOW_FLAGS,
+                                     {'project_id': target}))
+
+    def test_whoever_reads_the_project_sees_the_flags(self):
+        for roles in (['reader'], ['member', 'reader'],
+                      ['admin', 'member', 'reader']):
+            self.assertTrue(self.allowed(roles), roles)
+
+    def test_service_users_see_the_flags(self):
+        # Ceilometer's poller and tempest's admin client hold the admin
+        # role in a project of their own.
+        self.assertTrue(self.allowed(['admin', 'service'], project='svc'))
+
+    def test_other_projects_do_not(self):
+        self.assertFalse(self.allowed(['member', 'reader'], target='p2'))
+        self.assertFalse(self.allowed([]))
+
+    def test_registered_again_after_cinder_resets_its_enforcer(self):
+        self.assertTrue(self.allowed(['reader']))
+        policy.reset()
+        # Without re-registration this raises PolicyNotRegistered.
+        self.assertTrue(self.allowed(['reader']))
+
+    def test_rule_is_namespaced(self):
+        cinder_rules = oslo_policy.Enforcer(cfg.CONF)
+        policy.register_rules(cinder_rules)
+        self.assertNotIn(policies.SHOW_FLAGS, cinder_rules.registered_rules)
+        self.assertTrue(policies.SHOW_FLAGS.startswith('cinder_backup_ext:'))
+
+
+class TestPolicySample(base.BaseTestCase):
+
+    def test_etc_policy_yaml_is_current(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = os.path.join(tmp, 'policy.yaml')
+            subprocess.run(
+                ['oslopolicy-sample-generator', '--namespace',
+                 'cinder_backup_ext', '--output-file', fresh],
+                check=True, capture_output=True)
+            with open(fresh) as f:
+                expected = f.read()
+        with open(os.path.join(ROOT, 'etc', 'policy.yaml')) as f:
+            self.assertEqual(expected, f.read(),
+                             'etc/policy.yaml is stale: run tox -e genpolicy')
