@@ -66,7 +66,7 @@ def __getattr__(name):
 
 
 def reader(ctxt):
-    """A read-only transaction on Cinder's main database, as Cinder opens it."""
+    """A read-only transaction on Cinder's database, as Cinder opens it."""
     return _db()[0].main_context_manager.reader.using(ctxt)
 
 

@@ -39,6 +39,7 @@ from cinder import policy
 from cinder import service
 from cinder.tests.functional.api import client
 from cinder.tests.functional import functional_helpers
+from cinder.tests.unit import test as cinder_test
 from cinder.volume import volume_utils
 
 from cinder_backup_ext import compat
@@ -190,6 +191,21 @@ class CinderTestCase(functional_helpers._FunctionalTestBase):
                 self.fail('%s is %s, not %s' % (thing['id'], thing['status'],
                                                 status))
             time.sleep(0.1)
+
+
+class ConfiguredCinder(cinder_test.TestCase):
+    """Cinder configured as in its own unit tests, with its default policy.
+
+    Cinder's test base points the policy file at Cinder's test overrides;
+    here it points nowhere, so the defaults in code decide.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.override_config('policy_file', '/nonexistent/policy.yaml',
+                             group='oslo_policy')
+        policy.reset()
+        self.addCleanup(policy.reset)
 
 
 class StatementCounter(fixtures.Fixture):

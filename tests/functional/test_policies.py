@@ -10,34 +10,27 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The flag rule, evaluated by Cinder's own enforcer and rule set."""
+"""The flag rule, evaluated by Cinder's own enforcer, rules and context."""
 
 import os
 import subprocess
 import tempfile
 
 from oslo_config import cfg
-from oslo_config import fixture as config_fixture
 from oslo_policy import policy as oslo_policy
-from oslotest import base
+from oslotest import base as oslotest_base
 
 from cinder import context
 from cinder import policy
 
 from cinder_backup_ext import compat
 from cinder_backup_ext import policies
+from tests.functional import base
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 
-class TestShowFlagsRule(base.BaseTestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.useFixture(config_fixture.Config(cfg.CONF))
-        cfg.CONF([], default_config_files=[])
-        policy.reset()
-        self.addCleanup(policy.reset)
+class TestShowFlagsRule(base.ConfiguredCinder):
 
     def allowed(self, roles, project='p1', target='p1', **kwargs):
         ctxt = context.RequestContext('u1', project, roles=roles, **kwargs)
@@ -72,7 +65,7 @@ class TestShowFlagsRule(base.BaseTestCase):
         self.assertTrue(policies.SHOW_FLAGS.startswith('cinder_backup_ext:'))
 
 
-class TestPolicySample(base.BaseTestCase):
+class TestPolicySample(oslotest_base.BaseTestCase):
 
     def test_etc_policy_yaml_is_current(self):
         with tempfile.TemporaryDirectory() as tmp:
