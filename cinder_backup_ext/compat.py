@@ -74,6 +74,12 @@ def get_engine():
     return _db()[0].get_engine()
 
 
+def db_sync(engine):
+    """Cinder's own ``cinder-manage db sync``, on ``engine``."""
+    from cinder.db import migration
+    migration.db_sync(engine=engine)
+
+
 def admin_context():
     return context.get_admin_context()
 

@@ -1,0 +1,78 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""This package's migrations of Cinder's database, with their own history.
+
+The revisions live in ``migrations/`` and are recorded in the table
+``cinder_backup_ext_alembic_version``: Cinder's own alembic chain and its
+``alembic_version`` table are never touched, so ``cinder-manage db sync``
+works the same before and after.
+"""
+
+import os
+
+from alembic import command
+from alembic import config
+from alembic import migration as alembic_migration
+from alembic import script
+import sqlalchemy as sa
+
+VERSION_TABLE = 'cinder_backup_ext_alembic_version'
+
+
+class NotCinderDatabase(Exception):
+    """The database has no Cinder schema to migrate."""
+
+
+def _config(conn):
+    cfg = config.Config()
+    cfg.set_main_option('script_location', os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), 'migrations'))
+    cfg.attributes['connection'] = conn
+    return cfg
+
+
+def _check_cinder_schema(conn):
+    tables = sa.inspect(conn).get_table_names()
+    if 'backups' not in tables or 'alembic_version' not in tables:
+        raise NotCinderDatabase(
+            'no Cinder schema in database %r: run cinder-manage db sync '
+            'first' % conn.engine.url.database)
+
+
+def _run(engine, action, revision):
+    with engine.connect() as conn:
+        _check_cinder_schema(conn)
+        conn.rollback()
+        action(_config(conn), revision)
+        if conn.in_transaction():
+            conn.commit()
+
+
+def upgrade(engine, revision='head'):
+    _run(engine, command.upgrade, revision)
+
+
+def downgrade(engine, revision):
+    _run(engine, command.downgrade, revision)
+
+
+def version(engine):
+    """The applied revision, or None before the first sync."""
+    with engine.connect() as conn:
+        context = alembic_migration.MigrationContext.configure(
+            conn, opts={'version_table': VERSION_TABLE})
+        return context.get_current_revision()
+
+
+def head():
+    return script.ScriptDirectory.from_config(_config(None)).get_current_head()
