@@ -1,0 +1,125 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""cinder-backup-ext-manage: this package's database chores.
+
+    cinder-backup-ext-manage --config-file /etc/cinder/cinder.conf db sync
+    cinder-backup-ext-manage --config-file /etc/cinder/cinder.conf db version
+    cinder-backup-ext-manage --config-file ... db downgrade base
+    cinder-backup-ext-manage --config-file ... backups check-dependents [--fix]
+
+It reads Cinder's own ``[database] connection``. Every failure ends with
+one line on stderr and exit status 1; a migration that fails leaves no
+revision recorded, so the next ``db sync`` starts it again.
+"""
+
+import sys
+
+from alembic import util as alembic_util
+from oslo_config import cfg
+from oslo_db import options as db_options
+import sqlalchemy as sa
+
+from cinder_backup_ext.db import dependents_check
+from cinder_backup_ext.db import migration
+
+CONF = cfg.CONF
+PROG = 'cinder-backup-ext-manage'
+
+
+def db_sync(engine):
+    before = migration.version(engine)
+    migration.upgrade(engine)
+    after = migration.version(engine)
+    if before == after:
+        print('Database already at revision %s; nothing to do.' % after)
+    else:
+        print('Database upgraded from %s to %s.' % (before, after))
+
+
+def db_version(engine):
+    print(migration.version(engine) or 'None (db sync has not run)')
+
+
+def db_downgrade(engine):
+    migration.downgrade(engine, CONF.category.revision)
+    print('Database downgraded to %s.'
+          % (migration.version(engine) or 'base'))
+
+
+def check_dependents(engine):
+    fix = CONF.category.fix
+    drifted = 0
+    for backup_id, counter, children in dependents_check.check(
+            engine, fix=fix, batch_size=CONF.category.batch_size):
+        drifted += 1
+        print('%s num_dependent_backups=%s live children=%d%s'
+              % (backup_id, counter, children, ' (fixed)' if fix else ''))
+    if not drifted:
+        print('Every counter agrees with the live children.')
+    elif not fix:
+        print('%d backup(s) drifted; run with --fix to correct them.'
+              % drifted)
+
+
+def _add_parsers(subparsers):
+    db = subparsers.add_parser('db').add_subparsers(dest='action')
+    db.required = True
+    db.add_parser('sync').set_defaults(func=db_sync)
+    db.add_parser('version').set_defaults(func=db_version)
+    down = db.add_parser('downgrade')
+    down.add_argument('revision', help="a revision, or 'base'")
+    down.set_defaults(func=db_downgrade)
+
+    backups = subparsers.add_parser('backups').add_subparsers(dest='action')
+    backups.required = True
+    check = backups.add_parser('check-dependents',
+                               help='compare num_dependent_backups with the '
+                                    'live children; dry run by default')
+    check.add_argument('--fix', action='store_true',
+                       help='correct the drifted counters')
+    check.add_argument('--batch-size', type=int, default=1000)
+    check.set_defaults(func=check_dependents)
+
+
+def _reason(exc):
+    """The one line an operator needs from a driver's exception."""
+    orig = getattr(exc, 'orig', None) or exc
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__
+
+
+def main(argv=None):
+    db_options.set_defaults(CONF)
+    CONF.register_cli_opt(cfg.SubCommandOpt(
+        'category', title='commands', handler=_add_parsers))
+    try:
+        CONF(sys.argv[1:] if argv is None else argv, project='cinder',
+             prog=PROG)
+        url = CONF.database.connection
+        if not url:
+            raise ValueError('no [database] connection in the '
+                             'configuration files')
+        engine = sa.create_engine(url)
+        try:
+            CONF.category.func(engine)
+        finally:
+            engine.dispose()
+    except (cfg.Error, ValueError, migration.NotCinderDatabase,
+            alembic_util.CommandError, sa.exc.SQLAlchemyError) as exc:
+        print('%s: error: %s' % (PROG, _reason(exc)), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

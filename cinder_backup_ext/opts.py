@@ -1,0 +1,52 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The options this package reads from cinder.conf.
+
+Listed for ``oslo-config-generator --namespace cinder_backup_ext``
+(``tox -e genconfig`` renders ``etc/cinder-backup-ext.conf.sample``).
+"""
+
+from oslo_config import cfg
+
+GROUP = 'cinder_backup_ext'
+
+notifier_opts = [
+    cfg.ListOpt('notification_drivers',
+                default=['messagingv2'],
+                help='The oslo.messaging notification drivers that the '
+                     'cinder_backup_ext driver forwards every notification '
+                     'to, once backup notifications carry parent_id. Used '
+                     'when [oslo_messaging_notifications] driver = '
+                     'cinder_backup_ext.'),
+    cfg.FloatOpt('notification_lookup_timeout',
+                 default=0.5,
+                 min=0.01,
+                 help='Seconds to wait for the database when a backup '
+                      'notification lacks parent_id. After a failed or '
+                      'slow lookup the notification is forwarded as it '
+                      'was.'),
+    cfg.FloatOpt('notification_lookup_backoff',
+                 default=30.0,
+                 min=0,
+                 help='Seconds during which no lookup is tried after one '
+                      'has failed, so that a database outage delays no '
+                      'notification by more than one timeout.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(notifier_opts, group=GROUP)
+
+
+def list_opts():
+    return [(GROUP, notifier_opts)]
