@@ -1,0 +1,192 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""cinder-backup-ext-manage and -status, run as an operator runs them."""
+
+import os
+import subprocess
+import sys
+import uuid
+
+import fixtures
+import sqlalchemy as sa
+
+from cinder_backup_ext.db import migration
+from tests.functional import databases
+
+MANAGE = [sys.executable, '-m', 'cinder_backup_ext.cmd.manage']
+STATUS = [sys.executable, '-m', 'cinder_backup_ext.cmd.status']
+
+
+class _Commands(object):
+
+    def url(self, **changes):
+        return self.engine.url.set(**changes).render_as_string(
+            hide_password=False)
+
+    def run_command(self, command, args, connection=None, extra=''):
+        conf = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'cinder.conf')
+        with open(conf, 'w') as f:
+            f.write('[DEFAULT]\n%s\n[database]\n' % extra)
+            if connection is not None:
+                f.write('connection = %s\n' % connection)
+        env = dict(os.environ, PYTHONWARNINGS='ignore')
+        return subprocess.run(command + ['--config-file', conf] + args,
+                              capture_output=True, text=True, env=env)
+
+    def manage(self, *args, **kwargs):
+        return self.run_command(MANAGE, list(args), **kwargs)
+
+    def assertFailsInOneLine(self, result, words):
+        self.assertNotEqual(0, result.returncode, result.stdout)
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(1, len(lines), result.stderr)
+        self.assertTrue(lines[0].startswith(
+            'cinder-backup-ext-manage: error: '), lines[0])
+        self.assertIn(words, lines[0].lower())
+
+
+# SQLite's test database lives in this process's memory, out of a
+# command's reach; the migration itself is tested on SQLite elsewhere.
+@databases.for_each_engine(engines=('mysql', 'postgresql'))
+class ManageTests(_Commands):
+
+    def test_sync_version_downgrade(self):
+        url = self.url()
+        self.assertIn('None', self.manage('db', 'version',
+                                          connection=url).stdout)
+        result = self.manage('db', 'sync', connection=url)
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertIn('upgraded', result.stdout)
+        self.assertIn('nothing to do',
+                      self.manage('db', 'sync', connection=url).stdout)
+        self.assertEqual(migration.head(), self.manage(
+            'db', 'version', connection=url).stdout.strip())
+        self.assertEqual(0, self.manage('db', 'downgrade', 'base',
+                                        connection=url).returncode)
+        self.assertIsNone(migration.version(self.engine))
+
+    def test_bad_inputs(self):
+        cases = [
+            (('db', 'sync'), None, 'no [database] connection'),
+            (('db', 'sync'), 'not a url', 'could not parse'),
+            (('db', 'sync'), 'nosuchdb://h/d', "can't load plugin"),
+            (('db', 'sync'), self.url(host='127.0.0.1', port=1), 'connect'),
+            (('db', 'downgrade', 'nope'), self.url(), "can't locate"),
+        ]
+        for args, connection, words in cases:
+            result = self.manage(*args, connection=connection)
+            self.assertFailsInOneLine(result, words)
+        self.assertIsNone(migration.version(self.engine))
+
+    def test_missing_config_file(self):
+        result = subprocess.run(MANAGE + ['--config-file', '/nonexistent',
+                                          'db', 'sync'],
+                                capture_output=True, text=True,
+                                env=dict(os.environ,
+                                         PYTHONWARNINGS='ignore'))
+        self.assertFailsInOneLine(result, 'nonexistent')
+
+    def test_check_dependents_finds_and_fixes_one_row(self):
+        rows, children = databases.chain_rows(500)
+        databases.insert(self.engine, rows)
+        victim = sorted(children)[7]
+        backups = sa.table('backups', sa.column('id'),
+                           sa.column('num_dependent_backups'))
+        with self.engine.begin() as conn:
+            conn.execute(backups.update().where(backups.c.id == victim)
+                         .values(num_dependent_backups=9))
+            before = dict(conn.execute(sa.select(
+                backups.c.id, backups.c.num_dependent_backups)).all())
+        url = self.url()
+        dry = self.manage('backups', 'check-dependents', '--batch-size',
+                          '64', connection=url)
+        self.assertEqual(0, dry.returncode, dry.stderr)
+        listed = [line for line in dry.stdout.splitlines()
+                  if 'num_dependent_backups=' in line]
+        self.assertEqual(['%s num_dependent_backups=9 live children=%d'
+                          % (victim, children[victim])], listed)
+        fixed = self.manage('backups', 'check-dependents', '--fix',
+                            connection=url)
+        self.assertIn('(fixed)', fixed.stdout)
+        with self.engine.connect() as conn:
+            after = dict(conn.execute(sa.select(
+                backups.c.id, backups.c.num_dependent_backups)).all())
+        before[victim] = children[victim]
+        self.assertEqual(before, after)
+        self.assertIn('agrees', self.manage(
+            'backups', 'check-dependents', connection=url).stdout)
+
+    def test_upgrade_check(self):
+        extra = ('osapi_volume_extension = '
+                 'cinder.api.contrib.standard_extensions\n'
+                 'osapi_volume_extension = '
+                 'cinder_backup_ext.api.loader.load')
+        before = self.run_command(STATUS, ['upgrade', 'check'],
+                                  connection=self.url(), extra=extra)
+        self.assertEqual(2, before.returncode, before.stdout)
+        self.assertIn('db sync', before.stdout)
+        migration.upgrade(self.engine)
+        after = self.run_command(STATUS, ['upgrade', 'check'],
+                                 connection=self.url(), extra=extra)
+        self.assertEqual(0, after.returncode, after.stdout)
+
+
+@databases.for_each_engine
+class NoSchemaTests(_Commands):
+
+    cinder_schema = False
+
+    def test_refused(self):
+        result = self.manage('db', 'sync', connection=self.url())
+        self.assertFailsInOneLine(result, 'no cinder schema')
+
+
+@databases.for_each_engine(engines=('mysql', 'postgresql'))
+class PrivilegeTests(_Commands):
+
+    def test_read_only_user_cannot_sync_and_nothing_is_applied(self):
+        user = 'cbe_ro_%s' % uuid.uuid4().hex[:8]
+        database = self.engine.url.database
+        with self.engine.begin() as conn:
+            if conn.dialect.name == 'mysql':
+                for host in ('%', 'localhost'):
+                    conn.execute(sa.text(
+                        "CREATE USER '%s'@'%s' IDENTIFIED BY 'pw'"
+                        % (user, host)))
+                    conn.execute(sa.text("GRANT SELECT ON %s.* TO '%s'@'%s'"
+                                         % (database, user, host)))
+                    self.addCleanup(self._run_sql, "DROP USER '%s'@'%s'"
+                                    % (user, host))
+            else:
+                conn.execute(sa.text("CREATE ROLE %s LOGIN PASSWORD 'pw'"
+                                     % user))
+                conn.execute(sa.text('GRANT SELECT ON ALL TABLES IN SCHEMA '
+                                     'public TO %s' % user))
+                self.addCleanup(self._run_sql,
+                                'REVOKE ALL ON ALL TABLES IN SCHEMA public '
+                                'FROM %s' % user, 'DROP ROLE %s' % user)
+        result = self.manage('db', 'sync', connection=self.url(
+            username=user, password='pw', host='127.0.0.1'))
+        self.assertNotEqual(0, result.returncode)
+        self.assertEqual(1, len(result.stderr.strip().splitlines()),
+                         result.stderr)
+        self.assertIsNone(migration.version(self.engine))
+        with self.engine.connect() as conn:
+            self.assertNotIn('cinder_backup_ext_alembic_version',
+                             sa.inspect(conn).get_table_names())
+
+    def _run_sql(self, *statements):
+        with self.engine.begin() as conn:
+            for statement in statements:
+                conn.execute(sa.text(statement))
