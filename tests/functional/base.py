@@ -33,9 +33,12 @@ import fixtures
 from oslo_config import cfg
 from sqlalchemy import event
 
+import oslo_messaging
+
 from cinder.backup.drivers import posix  # noqa: F401 (its options)
 from cinder.backup import manager as backup_manager
 from cinder import policy
+from cinder import rpc
 from cinder import service
 from cinder.tests.functional.api import client
 from cinder.tests.functional import functional_helpers
@@ -46,6 +49,12 @@ from cinder_backup_ext import compat
 
 CINDER_ETC = os.path.join(sys.prefix, 'etc', 'cinder')
 VOLUME_BYTES = 256 * 1024
+
+# Cinder's test base swaps both for fakes in every test; notification tests
+# put the real ones back.
+REAL_NOTIFIER = oslo_messaging.Notifier
+REAL_GET_NOTIFIER = rpc.get_notifier
+RABBIT = 'rabbit://guest:guest@127.0.0.1:5672/'
 
 STANDARD_EXTENSIONS = 'cinder.api.contrib.standard_extensions'
 PLUGIN_LOADER = 'cinder_backup_ext.api.loader.load'
@@ -128,6 +137,24 @@ class CinderTestCase(functional_helpers._FunctionalTestBase):
             'http://%s:%s/v%s' % (stock.host, stock.port,
                                   self.osapi_version_major),
             self.osapi_version)
+
+    def notify_over_rabbit(self, topic, driver='cinder_backup_ext'):
+        """Send Cinder's notifications through ``driver`` to RabbitMQ.
+
+        Cinder builds its notifier the same way in ``cinder.rpc.init``.
+        """
+        self.override_config('driver', [driver],
+                             group='oslo_messaging_notifications')
+        self.override_config('topics', [topic],
+                             group='oslo_messaging_notifications')
+        transport = oslo_messaging.get_notification_transport(
+            cfg.CONF, url=RABBIT)
+        self.addCleanup(transport.cleanup)
+        notifier = REAL_NOTIFIER(
+            transport, serializer=rpc.RequestContextSerializer(
+                oslo_messaging.JsonPayloadSerializer()))
+        self.mock_object(rpc, 'NOTIFIER', notifier)
+        self.mock_object(rpc, 'get_notifier', REAL_GET_NOTIFIER)
 
     def _plug_volume_files(self):
         """Hand the backup manager a file where it expects a device."""
