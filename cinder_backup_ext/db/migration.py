@@ -52,9 +52,11 @@ def _check_cinder_schema(conn):
 def _run(engine, action, revision):
     with engine.connect() as conn:
         _check_cinder_schema(conn)
-        conn.rollback()
+    # A fresh connection: alembic must own the transaction, or it cannot
+    # step out of it for an online index build.
+    with engine.connect() as conn:
         action(_config(conn), revision)
-        if conn.in_transaction():
+        if conn.in_transaction():  # SQLAlchemy 2 begins one on any read
             conn.commit()
 
 

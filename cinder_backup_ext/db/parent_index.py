@@ -58,6 +58,11 @@ def find(conn):
 
 
 def exists(conn, name=NAME):
+    if conn.dialect.name == 'postgresql':
+        # Older SQLAlchemy leaves INVALID indexes out of get_indexes().
+        return conn.execute(sa.text(
+            "SELECT count(*) FROM pg_class WHERE relname = :name "
+            "AND relkind = 'i'"), {'name': name}).scalar() > 0
     return name in {i['name'] for i in sa.inspect(conn).get_indexes(TABLE)}
 
 

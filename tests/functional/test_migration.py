@@ -96,7 +96,6 @@ class MigrationTests(object):
         self.assertEqual({i: children[i] for i in ids}, got)
 
 
-
 @databases.for_each_engine
 class EmptyDatabaseTests(object):
 

@@ -12,13 +12,8 @@
 
 """The flag rule, evaluated by Cinder's own enforcer, rules and context."""
 
-import os
-import subprocess
-import tempfile
-
 from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
-from oslotest import base as oslotest_base
 
 from cinder import context
 from cinder import policy
@@ -26,8 +21,6 @@ from cinder import policy
 from cinder_backup_ext import compat
 from cinder_backup_ext import policies
 from tests.functional import base
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 
 class TestShowFlagsRule(base.ConfiguredCinder):
@@ -63,19 +56,3 @@ class TestShowFlagsRule(base.ConfiguredCinder):
         policy.register_rules(cinder_rules)
         self.assertNotIn(policies.SHOW_FLAGS, cinder_rules.registered_rules)
         self.assertTrue(policies.SHOW_FLAGS.startswith('cinder_backup_ext:'))
-
-
-class TestPolicySample(oslotest_base.BaseTestCase):
-
-    def test_etc_policy_yaml_is_current(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            fresh = os.path.join(tmp, 'policy.yaml')
-            subprocess.run(
-                ['oslopolicy-sample-generator', '--namespace',
-                 'cinder_backup_ext', '--output-file', fresh],
-                check=True, capture_output=True)
-            with open(fresh) as f:
-                expected = f.read()
-        with open(os.path.join(ROOT, 'etc', 'policy.yaml')) as f:
-            self.assertEqual(expected, f.read(),
-                             'etc/policy.yaml is stale: run tox -e genpolicy')
