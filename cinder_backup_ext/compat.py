@@ -66,8 +66,11 @@ def __getattr__(name):
 
 
 def reader(ctxt):
-    """A read-only transaction on Cinder's database, as Cinder opens it."""
-    return _db()[0].main_context_manager.reader.using(ctxt)
+    """A read-only connection to Cinder's database, as Cinder opens one.
+
+    A Core connection, not an ORM session: the count needs no objects.
+    """
+    return _db()[0].main_context_manager.reader.connection.using(ctxt)
 
 
 def get_engine():

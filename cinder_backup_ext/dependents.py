@@ -45,6 +45,5 @@ def count_children(context, backup_ids):
     ids = sorted(set(backup_ids))
     if not ids:
         return {}
-    with compat.reader(context) as session:
-        rows = session.execute(statement(ids))
-        return {parent_id: count for parent_id, count in rows}
+    with compat.reader(context) as conn:
+        return dict(conn.execute(statement(ids)).all())

@@ -77,8 +77,9 @@ class BackupFlagsController(compat.Controller):
         """
         verdicts = {}
         shown, hidden = [], []
+        cached = req.get_db_backups() or {}
         for body in bodies:
-            backup = req.get_db_backup(body['id'])
+            backup = cached.get(body['id'])
             project_id = backup.project_id if backup else context.project_id
             if project_id not in verdicts:
                 verdicts[project_id] = compat.authorize(

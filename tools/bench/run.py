@@ -1,0 +1,414 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What the plugin costs, side by side with stock Cinder, in one run.
+
+    tox -e bench                                   # smoke size, seconds
+    tox -e bench -- --rows 100000 --count-rows 1000000 --requests 30 \\
+        --plot doc/bench-latency.png               # the full run
+
+For each engine (SQLite, MariaDB, PostgreSQL), in a process of its own:
+Cinder's schema is built by Cinder's migrations in a scratch database and
+filled with backup chains of mixed depth (a fraction soft-deleted); two of
+Cinder's real v3 WSGI apps are built from Cinder's api-paste.ini, one stock
+and one with the plugin in ``osapi_volume_extension``, and requests
+alternate between them, without and then with this package's index. Then
+the count query alone runs on a larger table, with and without the index,
+and the index is built while a writer inserts rows.
+
+Servers are found as the tests find them (``tools/test-setup.sh``).
+"""
+
+import argparse
+import gc
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+URLS = {
+    'sqlite': None,  # a file in a temporary directory
+    'mysql': 'mysql+pymysql://openstack_citest:openstack_citest@'
+             '127.0.0.1/%s',
+    'postgresql': 'postgresql+psycopg2://openstack_citest:openstack_citest'
+                  '@127.0.0.1/%s',
+}
+PROJECT = 'b3c1e5a0c0de4c1e9b1a6c0ffee00001'
+USER = 'b3c1e5a0c0de4c1e9b1a6c0ffee00002'
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered)
+                                                               - 1))))]
+
+
+# --- one engine, in its own process ---------------------------------------
+
+def _scratch_database(engine_name, name, tmp):
+    import sqlalchemy as sa
+    if engine_name == 'sqlite':
+        return 'sqlite:///%s' % os.path.join(tmp, name + '.db')
+    url = URLS[engine_name] % name
+    admin = sa.create_engine(URLS[engine_name] % (
+        'postgres' if engine_name == 'postgresql' else ''),
+        isolation_level='AUTOCOMMIT')
+    with admin.connect() as conn:
+        conn.execute(sa.text('DROP DATABASE IF EXISTS %s' % name))
+        conn.execute(sa.text('CREATE DATABASE %s' % name))
+    admin.dispose()
+    return url
+
+
+def _backup_rows(count, seed, deleted_fraction=0.1):
+    """Chains of depth 1-5 under a few volumes, as Cinder writes them."""
+    import datetime
+    rng = random.Random(seed)
+    now = datetime.datetime(2026, 11, 1)
+    rows = []
+    while len(rows) < count:
+        volume_id = str(uuid.UUID(int=rng.getrandbits(128)))
+        parent = None
+        for depth in range(rng.randint(1, 5)):
+            if len(rows) >= count:
+                break
+            backup_id = str(uuid.UUID(int=rng.getrandbits(128)))
+            rows.append({
+                'id': backup_id, 'volume_id': volume_id,
+                'parent_id': parent, 'project_id': PROJECT,
+                'user_id': USER, 'status': 'available',
+                'deleted': rng.random() < deleted_fraction,
+                'availability_zone': 'nova', 'size': 1, 'object_count': 4,
+                'container': 'backups', 'service':
+                'cinder.backup.drivers.posix.PosixBackupDriver',
+                'host': 'bench', 'num_dependent_backups': 0,
+                'created_at': now + datetime.timedelta(seconds=len(rows)),
+                'data_timestamp': now, 'fail_reason': None,
+                'display_name': 'b%d' % len(rows),
+            })
+            parent = backup_id
+    return rows
+
+
+def _insert(engine, rows, chunk=5000):
+    import sqlalchemy as sa
+
+    from cinder_backup_ext import compat
+    for start in range(0, len(rows), chunk):
+        with engine.begin() as conn:
+            conn.execute(sa.insert(compat.BACKUPS), rows[start:start + chunk])
+
+
+def _apps(paste_ini):
+    """Cinder's real v3 app, stock and with the plugin, from api-paste.ini."""
+    from oslo_config import cfg
+    from paste import deploy
+    stock_ext = ['cinder.api.contrib.standard_extensions']
+    apps = {}
+    for name, extensions in (('stock', stock_ext),
+                             ('plugin', stock_ext + [
+                                 'cinder_backup_ext.api.loader.load'])):
+        cfg.CONF.set_override('osapi_volume_extension', extensions)
+        apps[name] = deploy.loadapp('config:%s' % paste_ini,
+                                    name='osapi_volume')
+    return apps
+
+
+def _timed_requests(apps, paths, requests, counter):
+    """Alternate the apps request by request; return per-app latencies."""
+    import webob
+    headers = {'X-Auth-Token': '%s:%s' % (USER, PROJECT),
+               'OpenStack-API-Version': 'volume 3.0'}
+    latencies = {name: [] for name in apps}
+    statements = {name: [] for name in apps}
+    order = list(apps)
+    for i in range(requests):
+        path = paths[i % len(paths)]
+        for name in (order if i % 2 else order[::-1]):
+            request = webob.Request.blank(path, headers=headers)
+            counter[:] = []
+            # A full collection lands on whichever request crosses its
+            # threshold; start both apps' requests from the same heap.
+            gc.collect()
+            gc.disable()
+            started = time.perf_counter()
+            response = request.get_response(apps[name])
+            latencies[name].append(time.perf_counter() - started)
+            gc.enable()
+            statements[name].append(len(counter))
+            assert response.status_int == 200, (path, response.body[:300])
+            if os.environ.get('CBE_BENCH_SHOW_SQL') and i == 0:
+                print(name, path, *counter, sep='\n  ', file=sys.stderr)
+    return latencies, statements
+
+
+def _count_alone(engine, ids, runs):
+    from cinder_backup_ext import dependents
+    timings = []
+    statement = dependents.statement(ids)
+    for _ in range(runs):
+        with engine.connect() as conn:
+            started = time.perf_counter()
+            conn.execute(statement).all()
+            timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def _explain(engine, ids):
+    import sqlalchemy as sa
+
+    from cinder_backup_ext import dependents
+    with engine.connect() as conn:
+        sql = str(dependents.statement(ids).compile(
+            dialect=conn.dialect, compile_kwargs={'literal_binds': True}))
+        prefix = ('EXPLAIN QUERY PLAN ' if conn.dialect.name == 'sqlite'
+                  else 'EXPLAIN ')
+        return [' | '.join(str(c) for c in row)
+                for row in conn.execute(sa.text(prefix + sql))]
+
+
+def _analyze(engine):
+    import sqlalchemy as sa
+    with engine.begin() as conn:
+        conn.execute(sa.text({'postgresql': 'ANALYZE backups',
+                              'mysql': 'ANALYZE TABLE backups'}.get(
+                                  conn.dialect.name, 'ANALYZE')))
+
+
+def worker(args):
+    # Cinder's configuration must be complete before its modules load.
+    import cinder.tests.functional  # noqa: F401 (eventlet, objects)
+    from oslo_config import cfg
+    from oslo_messaging import conffixture
+    from sqlalchemy import event
+
+    from cinder.common import config  # noqa: F401
+    from cinder import rpc
+    from cinder_backup_ext import compat
+    from cinder_backup_ext.db import migration
+    from tests.functional import databases
+    from tests.functional import test_online_index
+
+    tmp = tempfile.mkdtemp(prefix='cbe-bench-')
+    url = _scratch_database(args.engine, 'cbe_bench', tmp)
+    paste_ini = os.path.join(sys.prefix, 'etc', 'cinder', 'api-paste.ini')
+    cfg.CONF([], project='cinder', default_config_files=[])
+    cfg.CONF.set_override('connection', url, 'database')
+    cfg.CONF.set_override('auth_strategy', 'noauth')
+    messaging = conffixture.ConfFixture(cfg.CONF)  # registers its options
+    messaging.setUp()
+    messaging.transport_url = 'fake:/'  # nothing here is sent
+    cfg.CONF.set_override('policy_file', '/nonexistent/policy.yaml',
+                          'oslo_policy')
+    cfg.CONF.set_override('state_path', tmp)
+    rpc.init(cfg.CONF)
+
+    engine = compat.get_engine()
+    compat.db_sync(engine)
+    rows = _backup_rows(args.rows, args.seed)
+    _insert(engine, rows)
+    _analyze(engine)
+    apps = _apps(paste_ini)
+
+    counter = []
+    # Statements, not transaction control: SQLite's driver sends a BEGIN
+    # of its own before each transaction.
+    event.listen(engine, 'before_cursor_execute',
+                 lambda *a: a[2].strip().upper() in ('BEGIN', 'COMMIT',
+                                                     'ROLLBACK')
+                 or counter.append(a[2]))
+    live = [r['id'] for r in rows if not r['deleted']]
+    rng = random.Random(args.seed)
+    base = '/v3/%s/backups' % PROJECT
+    result = {'engine': args.engine, 'rows': len(rows), 'api': {}}
+    for indexed in (False, True):
+        if indexed:
+            migration.upgrade(engine)
+            _analyze(engine)
+        key = 'index' if indexed else 'no index'
+        shows = ['%s/%s' % (base, rng.choice(live)) for _ in range(50)]
+        for label, paths in (
+                ('detail?limit=1000',
+                 ['%s/detail?limit=1000' % base]),
+                ('show', shows)):
+            _timed_requests(apps, paths, 2, counter)  # warm up both
+            latencies, statements = _timed_requests(
+                apps, paths, args.requests, counter)
+            result['api']['%s, %s' % (label, key)] = {
+                name: {'median': statistics.median(values),
+                       'p95': percentile(values, 0.95),
+                       'statements': statistics.median(statements[name])}
+                for name, values in latencies.items()}
+        if indexed and args.page_sizes:
+            result['pages'] = {}
+            for size in args.page_sizes:
+                latencies, _ = _timed_requests(
+                    apps, ['%s/detail?limit=%d' % (base, size)],
+                    args.requests, counter)
+                result['pages'][size] = {
+                    name: statistics.median(values)
+                    for name, values in latencies.items()}
+
+    # The count query alone, and the index build, on a larger table.
+    count_url = _scratch_database(args.engine, 'cbe_bench_count', tmp)
+    import sqlalchemy as sa
+    count_engine = sa.create_engine(count_url)
+    compat.db_sync(count_engine)
+    started = time.perf_counter()
+    if args.engine == 'sqlite':
+        _insert(count_engine, _backup_rows(args.count_rows, args.seed + 1),
+                chunk=20000)
+    else:
+        databases.fill(count_engine, args.count_rows)
+    fill_time = time.perf_counter() - started
+    _analyze(count_engine)
+    with count_engine.connect() as conn:
+        parents = [r[0] for r in conn.execute(sa.text(
+            'SELECT parent_id FROM backups WHERE parent_id IS NOT NULL '
+            'ORDER BY id LIMIT 1000'))]
+    ids = sorted(set(parents))[:1000]
+    without = _count_alone(count_engine, ids, args.count_runs)
+    plan_without = _explain(count_engine, ids)
+
+    # SQLite has no online build (and one writer at a time): no writer.
+    writer = test_online_index._Writer(count_engine)
+    if args.engine != 'sqlite':
+        writer.start()
+        time.sleep(0.3)
+    started = time.perf_counter()
+    migration.upgrade(count_engine)
+    build = time.perf_counter() - started
+    if args.engine != 'sqlite':
+        writer.stop.set()
+        writer.join()
+    _analyze(count_engine)
+    with_index = _count_alone(count_engine, ids, args.count_runs)
+    result['count'] = {
+        'rows': args.count_rows, 'ids': len(ids), 'fill_s': fill_time,
+        'without_s': without, 'with_s': with_index,
+        'plan_without': plan_without,
+        'plan_with': _explain(count_engine, ids),
+        'build_s': build,
+        'writer_worst_s': max(writer.latencies, default=0),
+        'writer_inserts': len(writer.latencies),
+        'writer_errors': len(writer.errors)}
+    print(json.dumps(result))
+
+
+# --- the report -------------------------------------------------------------
+
+def report(results, plot):
+    print('\nLatency through Cinder\'s v3 WSGI app, stock vs plugin '
+          '(median / p95 ms; SQL statements per request)')
+    header = '%-11s %-28s %17s %17s %7s %9s' % (
+        'engine', 'request', 'stock', 'plugin', 'ratio', 'stmts')
+    print(header)
+    print('-' * len(header))
+    for result in results:
+        for label, apps in result['api'].items():
+            stock, plugin = apps['stock'], apps['plugin']
+            print('%-11s %-28s %8.1f / %6.1f %8.1f / %6.1f %7.3f %4d/%-4d'
+                  % (result['engine'], label,
+                     stock['median'] * 1e3, stock['p95'] * 1e3,
+                     plugin['median'] * 1e3, plugin['p95'] * 1e3,
+                     plugin['median'] / stock['median'],
+                     stock['statements'], plugin['statements']))
+    print('\nThe count query alone (1000 ids), and the online index build')
+    header = '%-11s %9s %12s %12s %9s %9s %14s' % (
+        'engine', 'rows', 'no index ms', 'index ms', 'speed-up',
+        'build s', 'worst insert')
+    print(header)
+    print('-' * len(header))
+    for result in results:
+        c = result['count']
+        worst = ('%11.1f ms' % (c['writer_worst_s'] * 1e3)
+                 if c['writer_inserts'] else '  (no writer)')
+        print('%-11s %9d %12.2f %12.3f %8.0fx %9.2f %s%s'
+              % (result['engine'], c['rows'], c['without_s'] * 1e3,
+                 c['with_s'] * 1e3, c['without_s'] / c['with_s'],
+                 c['build_s'], worst,
+                 ' (%d failed)' % c['writer_errors']
+                 if c['writer_errors'] else ''))
+    for result in results:
+        c = result['count']
+        print('\nEXPLAIN on %s, without the index:\n  %s\nwith it:\n  %s'
+              % (result['engine'], '\n  '.join(c['plan_without']),
+                 '\n  '.join(c['plan_with'])))
+    if plot:
+        _plot(results, plot)
+
+
+def _plot(results, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot
+    figure, axes = pyplot.subplots(figsize=(7, 4.5))
+    for result in results:
+        sizes = sorted(result.get('pages', {}), key=int)
+        for name, style in (('stock', '--'), ('plugin', '-')):
+            axes.plot([int(s) for s in sizes],
+                      [result['pages'][s][name] * 1e3 for s in sizes],
+                      style, marker='o',
+                      label='%s, %s' % (result['engine'], name))
+    axes.set_xscale('log')
+    axes.set_xlabel('page size (limit) of GET /backups/detail')
+    axes.set_ylabel('median latency, ms')
+    axes.set_title('Cinder v3 API, stock vs with cinder-backup-ext '
+                   '(%d rows, indexed)' % results[0]['rows'])
+    axes.legend(fontsize='small')
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    print('\nPlot written to %s' % path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--engines', default='sqlite,mysql,postgresql')
+    parser.add_argument('--rows', type=int, default=3000,
+                        help='backup rows behind the API (full run: 100000)')
+    parser.add_argument('--count-rows', type=int, default=20000,
+                        help='rows for the count alone and the index build '
+                             '(full run: 1000000)')
+    parser.add_argument('--requests', type=int, default=10)
+    parser.add_argument('--count-runs', type=int, default=20)
+    parser.add_argument('--page-sizes', type=lambda s: [
+        int(x) for x in s.split(',')], default=[])
+    parser.add_argument('--plot', help='write a PNG of latency by page size')
+    parser.add_argument('--seed', type=int, default=20261125)
+    parser.add_argument('--engine', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.plot and not args.page_sizes:
+        args.page_sizes = [10, 100, 300, 1000]
+    if args.engine:
+        return worker(args)
+    results = []
+    for engine in args.engines.split(','):
+        command = [sys.executable, '-m', 'tools.bench.run',
+                   '--engine', engine] + sys.argv[1:]
+        print('Running %s ...' % engine, file=sys.stderr, flush=True)
+        out = subprocess.run(command, capture_output=True, text=True,
+                             env=dict(os.environ, PYTHONWARNINGS='ignore'))
+        if out.returncode:
+            print(out.stderr[-3000:], file=sys.stderr)
+            return 1
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    report(results, args.plot)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
