@@ -25,10 +25,9 @@ from cinder_backup_ext.tempest import config as plugin_config
 class CinderBackupExtTempestPlugin(plugins.TempestPlugin):
 
     def load_tests(self):
-        base_path = os.path.split(os.path.dirname(
-            os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))[0]
-        test_dir = 'cinder_backup_ext/tempest'
-        return os.path.join(base_path, test_dir), base_path
+        here = os.path.dirname(os.path.abspath(__file__))
+        top = os.path.dirname(os.path.dirname(here))
+        return here, top
 
     def register_opts(self, conf):
         config.register_opt_group(conf, plugin_config.group,
