@@ -20,17 +20,22 @@ CINDER_PORT=${CINDER_PORT:-18776}
 PASSWORD=cbe-secret
 DB=cbe_tempest
 PREFIX=$(python3 -c 'import sys; print(sys.prefix)')
+# os-brick and Cinder escalate through oslo.privsep; as root, without sudo.
+PRIVSEP="$(dirname "$(command -v cinder-api)")/privsep-helper"
+[ "$(id -u)" = 0 ] || PRIVSEP="sudo $PRIVSEP"
 PIDS=()
 started=$(date +%s)
 
 cleanup() {
     status=$?
+    # Each service is the leader of its own process group: its workers and
+    # privsep daemons go with it.
     for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
+        kill -- "-$pid" 2>/dev/null || true
     done
-    sleep 2
+    sleep 3
     for pid in "${PIDS[@]}"; do
-        kill -9 "$pid" 2>/dev/null || true
+        kill -9 -- "-$pid" 2>/dev/null || true
     done
     if [ "$status" != 0 ]; then
         echo "--- last lines of the service logs ($WORK) ---"
@@ -44,7 +49,7 @@ trap cleanup EXIT INT TERM
 
 start() {  # name command...
     local name=$1; shift
-    "$@" >"$WORK/$name.log" 2>&1 &
+    setsid "$@" >"$WORK/$name.log" 2>&1 &
     PIDS+=($!)
 }
 
@@ -121,6 +126,8 @@ default_volume_type = __DEFAULT__
 backup_driver = cinder.backup.drivers.posix.PosixBackupDriver
 backup_posix_path = $WORK/backups
 rootwrap_config = /nonexistent/rootwrap.conf
+periodic_interval = 5
+periodic_fuzzy_delay = 0
 api_paste_config = $PREFIX/etc/cinder/api-paste.ini
 resource_query_filters_file = $PREFIX/etc/cinder/resource_filters.json
 [database]
@@ -141,6 +148,10 @@ password = $PASSWORD
 service_token_roles_required = false
 [oslo_concurrency]
 lock_path = $WORK/locks
+[privsep_osbrick]
+helper_command = $PRIVSEP --config-file $WORK/cinder.conf
+[cinder_sys_admin]
+helper_command = $PRIVSEP --config-file $WORK/cinder.conf
 [oslo_messaging_notifications]
 driver = cinder_backup_ext
 [cinder_backup_ext]
@@ -163,6 +174,11 @@ for _ in $(seq 60); do
     sleep 2
 done
 openstack volume service list
+for _ in $(seq 60); do  # the scheduler must have heard from the backend
+    [ -n "$(openstack volume backend pool list -f value 2>/dev/null)" ] && break
+    sleep 2
+done
+openstack volume backend pool list
 echo "cloud up in $(( $(date +%s) - started ))s"
 
 # --- tempest ---------------------------------------------------------------
@@ -206,7 +222,10 @@ extension_enabled = true
 flags_visible_to_member = true
 CONF
 cd "$WORK/tempest"
-tempest run --concurrency 2 --regex "${TEMPEST_REGEX:-(^cinder_backup_ext\.tempest|^tempest\.api\.volume\.test_volumes_backup\.VolumesBackupsV39Test|^tempest\.api\.volume\.admin\.test_volumes_backup|^cinder_tempest_plugin\.api\.volume\.test_volume_backup)}"
+# In the background, so that a signal reaches the trap at once.
+setsid tempest run --concurrency 2 --regex "${TEMPEST_REGEX:-(^cinder_backup_ext\.tempest|^tempest\.api\.volume\.test_volumes_backup\.VolumesBackupsV39Test|^tempest\.api\.volume\.admin\.test_volumes_backup|^cinder_tempest_plugin\.api\.volume\.test_volume_backup)}" &
+PIDS+=($!)
+wait $!
 echo "local cloud and tempest took $(( $(date +%s) - started ))s"
 if [ -n "$KEEP" ]; then
     echo "Cloud kept up (Ctrl-C stops it): OS_AUTH_URL=$OS_AUTH_URL, admin/$PASSWORD"
