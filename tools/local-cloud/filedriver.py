@@ -18,6 +18,7 @@ reads and restores them like any block device, without iSCSI or LVM.
 """
 
 import os
+import shutil
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -57,6 +58,42 @@ class FileVolumeDriver(driver.VolumeDriver):
             os.unlink(self._path(volume))
         except FileNotFoundError:
             pass
+
+    def _snapshot_path(self, snapshot):
+        return os.path.join(self._dir, 'snapshot-%s' % snapshot.id)
+
+    def create_snapshot(self, snapshot):
+        shutil.copyfile(self._path(snapshot.volume),
+                        self._snapshot_path(snapshot))
+
+    def delete_snapshot(self, snapshot):
+        try:
+            os.unlink(self._snapshot_path(snapshot))
+        except FileNotFoundError:
+            pass
+
+    def create_volume_from_snapshot(self, volume, snapshot):
+        shutil.copyfile(self._snapshot_path(snapshot), self._path(volume))
+        if volume.size > snapshot.volume_size:
+            self.extend_volume(volume, volume.size)
+
+    def create_cloned_volume(self, volume, src_vref):
+        shutil.copyfile(self._path(src_vref), self._path(volume))
+        if volume.size > src_vref.size:
+            self.extend_volume(volume, volume.size)
+
+    def initialize_connection_snapshot(self, snapshot, connector, **kwargs):
+        return {'driver_volume_type': 'local',
+                'data': {'device_path': self._snapshot_path(snapshot)}}
+
+    def terminate_connection_snapshot(self, snapshot, connector, **kwargs):
+        pass
+
+    def create_export_snapshot(self, context, snapshot, connector):
+        pass
+
+    def remove_export_snapshot(self, context, snapshot):
+        pass
 
     def create_export(self, context, volume, connector):
         pass
