@@ -16,14 +16,13 @@ Cinder does not promise a stable Python API: 29.0.0 moved
 ``cinder.db.sqlalchemy.{api,models}`` to ``cinder.db.{api,models}``, for
 instance. Every other module of this package reaches Cinder through the
 names below, so a release that moves things again is mended here and
-nowhere else. Importing this module imports Cinder, so only code that runs
-inside a Cinder process (API extension, notifier lookups, CLI) uses it.
+nowhere else. Only Cinder's light policy modules load with this module;
+the API and database modules load on first use (see _LAZY below).
 """
 
 import functools
 import importlib
 
-from cinder import context
 from cinder.policies import base as policy_base
 from cinder import policy
 
@@ -81,10 +80,6 @@ def db_sync(engine):
     """Cinder's own ``cinder-manage db sync``, on ``engine``."""
     from cinder.db import migration
     migration.db_sync(engine=engine)
-
-
-def admin_context():
-    return context.get_admin_context()
 
 
 def authorize(ctxt, rule_defaults, action, target):

@@ -29,6 +29,7 @@ import json
 import os
 import signal
 import sys
+import time
 import unittest
 
 import requests
@@ -74,7 +75,7 @@ class Demo(base.CinderTestCase):
         signal.signal(signal.SIGINT, lambda *args: stopped.append(True))
         signal.signal(signal.SIGTERM, lambda *args: stopped.append(True))
         while not stopped:
-            base.time.sleep(0.5)
+            time.sleep(0.5)
 
     @staticmethod
     def show(method, url, token):

@@ -20,6 +20,8 @@ The schema is built by Cinder's own migrations (``cinder-manage db sync``).
 """
 
 import random
+import threading
+import time
 import uuid
 
 from oslo_db.sqlalchemy import enginefacade
@@ -127,3 +129,28 @@ def fill(engine, count, chunk=50000):
             conn.execute(sa.text(_FILL[conn.dialect.name]),
                          {'start': start,
                           'stop': min(start + chunk, count)})
+
+
+class Writer(threading.Thread):
+    """Inserts backup rows one by one, timing each, until stopped."""
+
+    def __init__(self, engine):
+        super().__init__(daemon=True)
+        self.engine = engine
+        self.stop = threading.Event()
+        self.latencies = []
+        self.errors = []
+
+    def run(self):
+        backups = sa.table('backups', sa.column('id'), sa.column('volume_id'),
+                           sa.column('deleted'), sa.column('status'))
+        while not self.stop.is_set():
+            started = time.monotonic()
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(backups.insert().values(
+                        id=str(uuid.uuid4()), volume_id=str(uuid.uuid4()),
+                        deleted=False, status='creating'))
+            except Exception as exc:
+                self.errors.append(exc)
+            self.latencies.append(time.monotonic() - started)

@@ -16,9 +16,7 @@ Cinder keeps writing backup rows while an operator runs ``db sync``; on
 MariaDB and PostgreSQL the build must let those inserts through.
 """
 
-import threading
 import time
-import uuid
 
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
@@ -31,37 +29,12 @@ from tests.functional import databases
 ROWS = 200000
 
 
-class _Writer(threading.Thread):
-    """Inserts backup rows one by one, timing each, until stopped."""
-
-    def __init__(self, engine):
-        super().__init__(daemon=True)
-        self.engine = engine
-        self.stop = threading.Event()
-        self.latencies = []
-        self.errors = []
-
-    def run(self):
-        backups = sa.table('backups', sa.column('id'), sa.column('volume_id'),
-                           sa.column('deleted'), sa.column('status'))
-        while not self.stop.is_set():
-            started = time.monotonic()
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(backups.insert().values(
-                        id=str(uuid.uuid4()), volume_id=str(uuid.uuid4()),
-                        deleted=False, status='creating'))
-            except Exception as exc:
-                self.errors.append(exc)
-            self.latencies.append(time.monotonic() - started)
-
-
 @databases.for_each_engine(engines=('mysql', 'postgresql'))
 class OnlineBuildTests(object):
 
     def test_inserts_go_on_during_the_build(self):
         databases.fill(self.engine, ROWS)
-        writer = _Writer(self.engine)
+        writer = databases.Writer(self.engine)
         writer.start()
         time.sleep(0.5)  # the writer's steady state, before the build
         before = len(writer.latencies)

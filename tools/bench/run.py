@@ -202,7 +202,6 @@ def worker(args):
     from cinder_backup_ext import compat
     from cinder_backup_ext.db import migration
     from tests.functional import databases
-    from tests.functional import test_online_index
 
     tmp = tempfile.mkdtemp(prefix='cbe-bench-')
     url = _scratch_database(args.engine, 'cbe_bench', tmp)
@@ -286,7 +285,7 @@ def worker(args):
     plan_without = _explain(count_engine, ids)
 
     # SQLite has no online build (and one writer at a time): no writer.
-    writer = test_online_index._Writer(count_engine)
+    writer = databases.Writer(count_engine)
     if args.engine != 'sqlite':
         writer.start()
         time.sleep(0.3)
