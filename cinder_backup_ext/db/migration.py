@@ -26,6 +26,8 @@ from alembic import migration as alembic_migration
 from alembic import script
 import sqlalchemy as sa
 
+from cinder_backup_ext.db import parent_index
+
 VERSION_TABLE = 'cinder_backup_ext_alembic_version'
 
 
@@ -61,7 +63,29 @@ def _run(engine, action, revision):
 
 
 def upgrade(engine, revision='head'):
+    """Apply the revisions up to ``revision``; True if the index was rebuilt.
+
+    The index is the whole point of revision 0001, and it can disappear
+    after the revision was recorded (a table rebuilt by hand or by a future
+    Cinder migration, a restore of an older dump). The recorded revision
+    alone would then call the sync a no-op, so a sync that reaches head
+    also checks that the index is there, and builds it again if it is not.
+    """
     _run(engine, command.upgrade, revision)
+    if version(engine) != head() or revision not in ('head', head()):
+        return False
+    # CREATE INDEX CONCURRENTLY cannot run in a transaction; elsewhere one
+    # that commits is what makes the DDL stick (SQLite's driver).
+    if engine.dialect.name == 'postgresql':
+        connection = engine.connect().execution_options(
+            isolation_level='AUTOCOMMIT')
+    else:
+        connection = engine.begin()
+    with connection as conn:
+        if parent_index.find(conn) is not None:
+            return False
+        parent_index.create(conn)
+    return True
 
 
 def downgrade(engine, revision):

@@ -69,6 +69,18 @@ class MigrationTests(object):
             self.assertEqual(cinder_rev, conn.execute(sa.text(
                 'SELECT version_num FROM alembic_version')).scalar())
 
+    def test_sync_rebuilds_a_lost_index(self):
+        self.assertFalse(migration.upgrade(self.engine))
+        with self.engine.begin() as conn:  # as a hand-made rebuild would
+            conn.execute(sa.text('DROP INDEX %s%s' % (
+                parent_index.NAME,
+                ' ON backups' if conn.dialect.name == 'mysql' else '')))
+        self.assertIsNone(self.index_name())
+        self.assertEqual(migration.head(), migration.version(self.engine))
+        self.assertTrue(migration.upgrade(self.engine))
+        self.assertEqual(parent_index.NAME, self.index_name())
+        self.assertFalse(migration.upgrade(self.engine))
+
     def test_adopts_an_existing_index(self):
         with self.engine.begin() as conn:
             conn.execute(sa.text(
