@@ -29,6 +29,9 @@ from cinder import policy
 #: Cinder's check string for "may read this project's resources", the
 #: default of ``backup:get``.
 READER_CHECK = policy_base.SYSTEM_READER_OR_PROJECT_READER
+#: Cinder's check string for its admin-only operations, such as listing
+#: every project's backups with ``all_tenants``.
+ADMIN_CHECK = policy_base.RULE_ADMIN_API
 
 # Cinder's API and database modules import cinder.common.config, which
 # registers command-line options on the global CONF. The policy and config
@@ -70,6 +73,27 @@ def reader(ctxt):
     A Core connection, not an ORM session: the count needs no objects.
     """
     return _db()[0].main_context_manager.reader.connection.using(ctxt)
+
+
+def max_limit():
+    """Cinder's ``osapi_max_limit``: the longest page a list returns."""
+    from cinder.api import common
+    return common.CONF.osapi_max_limit
+
+
+def next_link(req, collection, **query):
+    """The ``next`` href of a page, built as Cinder builds its own.
+
+    Cinder's view builder keeps the request's query, sets ``marker``, and
+    honours ``public_endpoint`` and ``X-Forwarded-Host``; ``query`` (with
+    ``marker``) replaces values of the request's query in the link.
+    """
+    from cinder.api import common
+    linked = req.copy_get()
+    marker = query.pop('marker')
+    for name, value in query.items():
+        linked.GET[name] = str(value)
+    return common.ViewBuilder()._get_next_link(linked, marker, collection)
 
 
 def get_engine():

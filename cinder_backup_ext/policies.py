@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Policy in code: who may see the backup flags.
+"""Policy in code: who may see the backup flags and the backup chains.
 
 Registered into Cinder's own enforcer, so operators override it in the
 same policy file as Cinder's rules (``tox -e genpolicy`` renders the
@@ -22,6 +22,9 @@ from oslo_policy import policy
 from cinder_backup_ext import compat
 
 SHOW_FLAGS = 'cinder_backup_ext:backup:show_flags'
+GET_CHAIN = 'cinder_backup_ext:backup_chain:get'
+GET_ALL_CHAINS = 'cinder_backup_ext:backup_chain:get_all'
+GET_ALL_TENANTS_CHAINS = 'cinder_backup_ext:backup_chain:get_all_tenants'
 
 rules = [
     policy.DocumentedRuleDefault(
@@ -38,6 +41,40 @@ rules = [
         operations=[
             {'method': 'GET', 'path': '/backups/{backup_id}'},
             {'method': 'GET', 'path': '/backups/detail'},
+        ],
+    ),
+    policy.DocumentedRuleDefault(
+        name=GET_CHAIN,
+        # A chain is made of the project's backups: whoever may read them
+        # (Cinder's backup:get) may read how they depend on each other.
+        check_str=compat.READER_CHECK,
+        description=(
+            'Show the backup chain that holds a backup: its members in '
+            'tree order and the order in which they can be deleted. '
+            'Checked against the project of the backup.'),
+        operations=[
+            {'method': 'GET', 'path': '/os-backup-chains/{backup_id}'},
+        ],
+    ),
+    policy.DocumentedRuleDefault(
+        name=GET_ALL_CHAINS,
+        check_str=compat.READER_CHECK,
+        description="List the backup chains of the caller's project.",
+        operations=[
+            {'method': 'GET', 'path': '/os-backup-chains'},
+        ],
+    ),
+    policy.DocumentedRuleDefault(
+        name=GET_ALL_TENANTS_CHAINS,
+        # As Cinder's backup list: all_tenants is for admins; for anyone
+        # else it is ignored and the list holds their own project.
+        check_str=compat.ADMIN_CHECK,
+        description=(
+            'List the backup chains of every project (all_tenants=1). '
+            'When this rule denies, all_tenants is ignored, as in Cinder\'s '
+            'backup list.'),
+        operations=[
+            {'method': 'GET', 'path': '/os-backup-chains?all_tenants=1'},
         ],
     ),
 ]

@@ -29,4 +29,9 @@ opts = [
                      'is_incremental and has_dependent_backups (rule '
                      'cinder_backup_ext:backup:show_flags; true under the '
                      'default policy).'),
+    cfg.BoolOpt('chains_enabled',
+                default=True,
+                help='Whether the cloud serves os-backup-chains (entry '
+                     'point backup_chains of cinder-backup-ext). When false '
+                     'the backup chain tests are skipped.'),
 ]

@@ -1,56 +1,201 @@
 #!/bin/bash
-# One machine, one command: Keystone, RabbitMQ and Cinder's api, scheduler,
-# volume and backup services as separate processes, with cinder-backup-ext
-# loaded; then tempest: this plugin's tests and the upstream backup tests
-# that need no other service. Everything started here is stopped on exit.
+# One machine, one command: Keystone, and Cinder's api, scheduler, volume and
+# backup services as separate processes with cinder-backup-ext loaded, the
+# API as Cinder's WSGI application under gunicorn with several workers, as
+# production runs it; an oslo.messaging listener on the run's own
+# notification topic; then tempest (this plugin's tests and the upstream
+# backup tests that need no other service) and checks that every API worker
+# loaded the plugin and that the backup notifications carry its fields.
 #
-#   tox -e tempest                 # what CI runs
-#   tox -e tempest -- --keep       # leave the cloud up after the tests
+#   tox -e tempest                        # what CI runs; all torn down after
+#   tox -e tempest -- --keep              # leave the cloud up after the tests
+#   tools/local-cloud/run.sh stop DIR     # stop a kept cloud, remove DIR
 #
+# The work folder (/tmp/cbe-cloud.*) is printed first and removed at the end
+# unless --keep, or CBE_KEEP_LOGS=1 (services stopped, logs kept). With
+# --keep, DIR/clouds.yaml (clouds cbe-admin and cbe-member) and DIR/openrc
+# are written and how to use them is printed. Ctrl-C or SIGTERM stops
+# everything at any point, once.
+#
+# Environment: KS_PORT (15000), CINDER_PORT (18776), CINDER_API_WORKERS (2),
+# TEMPEST_REGEX, TEMPEST_EXCLUDE, CBE_KEEP_LOGS.
 # Needs MariaDB and RabbitMQ on 127.0.0.1 (tools/test-setup.sh).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-WORK=$(mktemp -d /tmp/cbe-cloud.XXXXXX)
+PASSWORD=cbe-secret
+
+usage() {
+    sed -n '10,12p' "$0" | sed 's/^# *//' >&2
+    exit 2
+}
+
+# --- teardown: used by the trap and by `run.sh stop DIR` -------------------
+group_alive() {  # pgid: true while a live (non-zombie) process is in it
+    ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ {f=1}
+                                          END {exit !f}'
+}
+
+survivors() {  # this cloud's processes still there: its sessions, and any
+    # process reading its cinder.conf (services, privsep daemons)
+    ps -e -o sid=,pid=,stat=,args= |
+        awk -v sids=" $PGIDS " -v conf="$WORK/cinder.conf" -v me=$$ \
+            '$3 !~ /^Z/ && $2 != me && $0 !~ /awk -v sids/ &&
+             (index(sids, " " $1 " ") || index($0, conf))' || true
+}
+
+teardown() {  # reads the state of $WORK/cloud.env, already sourced
+    local pg alive left
+    echo "--- stopping the local cloud in $WORK"
+    for pg in $PGIDS; do kill -TERM -- "-$pg" 2>/dev/null || true; done
+    for _ in $(seq 60); do
+        alive=""
+        for pg in $PGIDS; do group_alive "$pg" && alive+=" $pg"; done
+        [ -z "$alive" ] && break
+        sleep 0.5
+    done
+    for pg in $alive; do
+        echo "process group $pg ignored SIGTERM for 30s: SIGKILL"
+        kill -KILL -- "-$pg" 2>/dev/null || true
+    done
+    sleep 0.5
+    left=$(survivors)
+    if [ -n "$left" ]; then
+        echo "left over, killed:"; echo "$left"
+        echo "$left" | awk '{print $2}' | xargs -r kill -KILL 2>/dev/null || true
+    else
+        echo "processes: none left (process groups:$PGIDS)"
+    fi
+    mysql -h 127.0.0.1 -u root -e "DROP DATABASE IF EXISTS $DB" &&
+        echo "database $DB dropped" || true
+    if [ "$VHOST" != / ]; then
+        # All the run's queues and exchanges (RPC and notifications) go.
+        rabbitmqctl -q delete_vhost "$VHOST" 2>/dev/null &&
+            echo "RabbitMQ vhost $VHOST deleted, with its queues" || true
+    elif [ -x "$PYTHON" ]; then
+        "$PYTHON" "$HERE/check_cloud.py" delete-queues --url "$TRANSPORT" \
+            --topic "$TOPIC" || true
+    fi
+}
+
+remove_work() {
+    case "$WORK" in /tmp/cbe-cloud.*) rm -rf -- "$WORK" ;; esac
+    echo "removed $WORK"
+}
+
+if [ "${1:-}" = stop ]; then
+    [ $# = 2 ] || usage
+    [ -f "$2/cloud.env" ] || {
+        echo "$2 is not a local cloud's folder (no cloud.env); kept clouds:"
+        ls -d /tmp/cbe-cloud.*/cloud.env 2>/dev/null | xargs -r -n1 dirname
+        exit 1
+    } >&2
+    # shellcheck source=/dev/null
+    . "$2/cloud.env"
+    trap '' INT TERM HUP
+    teardown
+    remove_work
+    exit 0
+fi
 KEEP=""
-[ "${1:-}" = "--keep" ] && KEEP=1 && shift
+case "${1:-}" in
+    --keep) KEEP=1; shift ;;
+    "") ;;
+    *) usage ;;
+esac
+
 KS_PORT=${KS_PORT:-15000}
 CINDER_PORT=${CINDER_PORT:-18776}
-PASSWORD=cbe-secret
-DB=cbe_tempest
-PREFIX=$(python3 -c 'import sys; print(sys.prefix)')
-# os-brick and Cinder escalate through oslo.privsep; as root, without sudo.
-PRIVSEP="$(dirname "$(command -v cinder-api)")/privsep-helper"
-[ "$(id -u)" = 0 ] || PRIVSEP="sudo $PRIVSEP"
-PIDS=()
-started=$(date +%s)
-
-cleanup() {
-    status=$?
-    # Each service is the leader of its own process group: its workers and
-    # privsep daemons go with it.
-    for pid in "${PIDS[@]}"; do
-        kill -- "-$pid" 2>/dev/null || true
-    done
-    sleep 3
-    for pid in "${PIDS[@]}"; do
-        kill -9 -- "-$pid" 2>/dev/null || true
-    done
-    if [ "$status" != 0 ]; then
-        echo "--- last lines of the service logs ($WORK) ---"
-        tail -n 30 "$WORK"/*.log || true
+CINDER_API_WORKERS=${CINDER_API_WORKERS:-2}
+for port in "$KS_PORT" "$CINDER_PORT"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "127.0.0.1:$port is in use: another local cloud? Stop a kept" \
+             "one with '$0 stop DIR', or set KS_PORT/CINDER_PORT." >&2
+        ls -d /tmp/cbe-cloud.*/cloud.env 2>/dev/null | xargs -r -n1 dirname >&2
+        exit 1
     fi
-    mysql -h 127.0.0.1 -u root -e "DROP DATABASE IF EXISTS $DB" || true
-    echo "local cloud stopped after $(( $(date +%s) - started ))s"
-    exit $status
-}
-trap cleanup EXIT INT TERM
+done
 
-start() {  # name command...
+started=$(date +%s)
+WORK=$(mktemp -d /tmp/cbe-cloud.XXXXXX)
+RUN=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+DB=cbe_tempest_$RUN
+TOPIC=cbe_$RUN
+VHOST=/
+PYTHON=$(command -v python)
+PGIDS=""
+TRANSPORT="rabbit://guest:guest@127.0.0.1:5672/"
+FINISHED=""
+KEEP_UP=""
+finish() {  # status: the one way out; tears down at most once
+    local status=$1
+    trap '' INT TERM HUP
+    trap - EXIT
+    [ -z "$FINISHED" ] || exit "$status"
+    FINISHED=1
+    if [ -n "$KEEP_UP" ]; then
+        exit "$status"
+    fi
+    if [ "$status" != 0 ]; then
+        echo "--- last lines of the logs ($WORK) ---"
+        tail -n 25 "$WORK"/*.log "$WORK"/*.out 2>/dev/null || true
+    fi
+    teardown
+    if [ -n "${CBE_KEEP_LOGS:-}" ]; then
+        echo "logs kept (CBE_KEEP_LOGS): $WORK; '$HERE/run.sh stop $WORK'" \
+             "removes it"
+    else
+        remove_work
+    fi
+    echo "local cloud stopped after $(( $(date +%s) - started ))s," \
+         "exit status $status"
+    exit "$status"
+}
+trap 'finish $?' EXIT
+trap 'echo "SIGINT: stopping"; finish 130' INT
+trap 'echo "SIGTERM: stopping"; finish 143' TERM
+trap 'echo "SIGHUP: stopping"; finish 129' HUP
+
+# A vhost of its own when rabbitmqctl can make one: the run's RPC and
+# notification queues are then apart from any other cloud's, and go at once.
+if command -v rabbitmqctl >/dev/null &&
+        rabbitmqctl -q add_vhost "cbe_$RUN" >/dev/null 2>&1; then
+    VHOST=cbe_$RUN
+    rabbitmqctl -q set_permissions -p "$VHOST" guest '.*' '.*' '.*' >/dev/null
+    TRANSPORT="rabbit://guest:guest@127.0.0.1:5672/$VHOST"
+fi
+STATE=$WORK/cloud.env
+cat >"$STATE" <<STATE
+# The local cloud's state, for 'run.sh stop $WORK'.
+WORK=$WORK
+DB=$DB
+TOPIC=$TOPIC
+VHOST=$VHOST
+TRANSPORT=$TRANSPORT
+PYTHON=$PYTHON
+PGIDS=""
+STATE
+echo "local cloud: work folder $WORK (run $RUN)"
+
+
+record() {  # pgid: remembered at once, for any teardown
+    PGIDS+=" $1"
+    echo "PGIDS+=\" $1\"" >>"$STATE"
+}
+
+start() {  # name command...: in a session of its own, output in $WORK
     local name=$1; shift
-    setsid "$@" >"$WORK/$name.log" 2>&1 &
-    PIDS+=($!)
+    setsid "$@" </dev/null >"$WORK/$name.out" 2>&1 &
+    LAST_PID=$!
+    record "$LAST_PID"
+    disown "$LAST_PID"  # how it ends is the teardown's business, not bash's
+}
+
+run_bg() {  # command...: in the foreground, but stoppable by the traps
+    setsid "$@" </dev/null &
+    local pid=$!
+    record "$pid"
+    wait "$pid"
 }
 
 wait_http() {  # url
@@ -65,7 +210,7 @@ wait_http() {  # url
 # --- Keystone: SQLite, fernet, on gunicorn ---------------------------------
 cat >"$WORK/keystone.conf" <<CONF
 [DEFAULT]
-log_file = $WORK/keystone-app.log
+log_file = $WORK/keystone.log
 [database]
 connection = sqlite:///$WORK/keystone.db
 [token]
@@ -87,11 +232,16 @@ $KS bootstrap --bootstrap-password "$PASSWORD" \
     --bootstrap-public-url "http://127.0.0.1:$KS_PORT/v3/" \
     --bootstrap-internal-url "http://127.0.0.1:$KS_PORT/v3/" \
     --bootstrap-region-id RegionOne
-start keystone gunicorn --chdir "$HERE" -b "127.0.0.1:$KS_PORT" -w 2 \
+# gunicorn 27 opens a control socket, by default one path for all servers.
+GUNICORN=(gunicorn --chdir "$HERE" --graceful-timeout 5)
+gunicorn --help | grep -e --no-control-socket >/dev/null &&
+    GUNICORN+=(--no-control-socket)
+start gunicorn-keystone "${GUNICORN[@]}" -b "127.0.0.1:$KS_PORT" -w 2 \
     keystone_wsgi:application
 wait_http "http://127.0.0.1:$KS_PORT/v3"
 
-export OS_AUTH_URL="http://127.0.0.1:$KS_PORT/v3" OS_IDENTITY_API_VERSION=3
+AUTH_URL="http://127.0.0.1:$KS_PORT/v3"
+export OS_AUTH_URL=$AUTH_URL OS_IDENTITY_API_VERSION=3
 export OS_USERNAME=admin OS_PASSWORD=$PASSWORD OS_PROJECT_NAME=admin
 export OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default
 openstack project create --or-show service >/dev/null
@@ -101,24 +251,61 @@ openstack role add --project service --user cinder admin
 openstack role add --project service --user cinder service 2>/dev/null || {
     openstack role create --or-show service >/dev/null
     openstack role add --project service --user cinder service; }
+# A person's own project and member user, for clouds.yaml and the checks.
+openstack project create --or-show cbe-demo >/dev/null
+openstack user create --or-show --project cbe-demo --password "$PASSWORD" \
+    cbe-member >/dev/null
+openstack role add --project cbe-demo --user cbe-member member
 openstack service create --name cinderv3 block-storage >/dev/null
 for interface in public internal admin; do
     openstack endpoint create --region RegionOne block-storage $interface \
         "http://127.0.0.1:$CINDER_PORT/v3/%(project_id)s" >/dev/null
 done
 
+cloud() {  # name user project
+    cat <<YAML
+  $1:
+    auth:
+      auth_url: $AUTH_URL
+      username: $2
+      password: $PASSWORD
+      project_name: $3
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+    identity_api_version: 3
+    volume_api_version: 3
+YAML
+}
+{ echo "clouds:"; cloud cbe-admin admin admin; cloud cbe-member cbe-member cbe-demo
+} >"$WORK/clouds.yaml"
+cat >"$WORK/openrc" <<OPENRC
+# . $WORK/openrc [member|admin]: the OS_* variables for the openstack and
+# cinder (python-cinderclient) commands; member (project cbe-demo) by default.
+unset OS_CLOUD OS_TOKEN
+export OS_AUTH_URL=$AUTH_URL OS_IDENTITY_API_VERSION=3 OS_REGION_NAME=RegionOne
+export OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default
+export OS_PASSWORD=$PASSWORD OS_VOLUME_API_VERSION=3
+if [ "\${1:-member}" = admin ]; then
+    export OS_USERNAME=admin OS_PROJECT_NAME=admin
+else
+    export OS_USERNAME=cbe-member OS_PROJECT_NAME=cbe-demo
+fi
+OPENRC
+
 # --- Cinder: MariaDB, RabbitMQ, a file-backed volume driver, posix backups --
 mysql -h 127.0.0.1 -u root -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
 mkdir -p "$WORK/volumes" "$WORK/backups" "$WORK/state" "$WORK/locks"
+PREFIX=$(python -c 'import sys; print(sys.prefix)')
+# os-brick and Cinder escalate through oslo.privsep; as root, without sudo.
+PRIVSEP="$(dirname "$(command -v cinder-api)")/privsep-helper"
+[ "$(id -u)" = 0 ] || PRIVSEP="sudo $PRIVSEP"
 cat >"$WORK/cinder.conf" <<CONF
 [DEFAULT]
 state_path = $WORK/state
 log_dir = $WORK
-transport_url = rabbit://guest:guest@127.0.0.1:5672/
+transport_url = $TRANSPORT
 auth_strategy = keystone
-osapi_volume_listen = 127.0.0.1
-osapi_volume_listen_port = $CINDER_PORT
-osapi_volume_workers = 1
 osapi_volume_extension = cinder.api.contrib.standard_extensions
 osapi_volume_extension = cinder_backup_ext.api.loader.load
 enabled_backends = file
@@ -128,6 +315,7 @@ backup_posix_path = $WORK/backups
 rootwrap_config = /nonexistent/rootwrap.conf
 periodic_interval = 5
 periodic_fuzzy_delay = 0
+graceful_shutdown_timeout = 5
 api_paste_config = $PREFIX/etc/cinder/api-paste.ini
 resource_query_filters_file = $PREFIX/etc/cinder/resource_filters.json
 [database]
@@ -137,8 +325,8 @@ volume_driver = filedriver.FileVolumeDriver
 volume_backend_name = file
 file_volume_dir = $WORK/volumes
 [keystone_authtoken]
-www_authenticate_uri = http://127.0.0.1:$KS_PORT/v3
-auth_url = http://127.0.0.1:$KS_PORT/v3
+www_authenticate_uri = $AUTH_URL
+auth_url = $AUTH_URL
 auth_type = password
 project_domain_name = Default
 user_domain_name = Default
@@ -154,18 +342,42 @@ helper_command = $PRIVSEP --config-file $WORK/cinder.conf
 helper_command = $PRIVSEP --config-file $WORK/cinder.conf
 [oslo_messaging_notifications]
 driver = cinder_backup_ext
+topics = $TOPIC
 [cinder_backup_ext]
-notification_drivers = noop
+notification_drivers = messagingv2
 CONF
 CINDER="--config-file $WORK/cinder.conf"
 cinder-manage $CINDER db sync
 cinder-backup-ext-manage $CINDER db sync
 export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"
-start cinder-api cinder-api $CINDER
+
+# Billing's view: a listener on the run's topic, before anything is sent.
+start notify-listener python "$HERE/notify_listener.py" --url "$TRANSPORT" \
+    --topic "$TOPIC" --out "$WORK/notifications.jsonl"
+for _ in $(seq 60); do
+    grep -q '^listening' "$WORK/notify-listener.out" && break
+    group_alive "$LAST_PID" || { cat "$WORK/notify-listener.out"; exit 1; }
+    sleep 0.5
+done
+grep -q '^listening' "$WORK/notify-listener.out"
+
+# The API as production runs it: Cinder's WSGI application (cinder.wsgi.api)
+# in a WSGI server, here gunicorn with sync workers; each worker imports the
+# app after the fork and loads the extensions itself.
+start gunicorn-cinder-api env \
+    CBE_CINDER_ARGS="$CINDER --log-file $WORK/cinder-api.log" \
+    "${GUNICORN[@]}" -b "127.0.0.1:$CINDER_PORT" \
+    --workers "$CINDER_API_WORKERS" --worker-class sync --timeout 180 \
+    --access-logfile "$WORK/cinder-api-access.log" \
+    --access-logformat '%(p)s %(m)s %(U)s %(s)s %({x-openstack-request-id}o)s %(M)sms' \
+    cinder_wsgi:application
+API_MASTER=$LAST_PID
 start cinder-scheduler cinder-scheduler $CINDER
 start cinder-volume cinder-volume $CINDER
 start cinder-backup cinder-backup $CINDER
 wait_http "http://127.0.0.1:$CINDER_PORT/"
+python "$HERE/check_cloud.py" workers --master "$API_MASTER" \
+    --expect "$CINDER_API_WORKERS" --log "$WORK/cinder-api.log"
 cinder-backup-ext-status $CINDER upgrade check
 for _ in $(seq 60); do
     up=$(openstack volume service list -f value -c Binary -c State \
@@ -183,7 +395,7 @@ echo "cloud up in $(( $(date +%s) - started ))s"
 
 # --- tempest ---------------------------------------------------------------
 cd "$WORK"
-tempest init --name "$(basename "$WORK")" \
+tempest init --name "cbe-cloud-$RUN" \
     --workspace-path "$WORK/workspace.yaml" tempest >/dev/null
 cat >"$WORK/tempest/etc/tempest.conf" <<CONF
 [DEFAULT]
@@ -196,7 +408,7 @@ admin_domain_name = Default
 use_dynamic_credentials = true
 tempest_roles = member
 [identity]
-uri_v3 = http://127.0.0.1:$KS_PORT/v3
+uri_v3 = $AUTH_URL
 auth_version = v3
 region = RegionOne
 [identity-feature-enabled]
@@ -222,16 +434,44 @@ extension_enabled = true
 flags_visible_to_member = true
 CONF
 cd "$WORK/tempest"
-# In the background, so that a signal reaches the trap at once.
 # cinder-tempest-plugin's test_incremental_backup boots from an image: no
 # image service here.
-setsid tempest run --concurrency 2 \
+tempest_started=$(date +%s)
+tempest_status=0
+run_bg tempest run --concurrency 2 \
     --regex "${TEMPEST_REGEX:-(^cinder_backup_ext\.tempest|^tempest\.api\.volume\.test_volumes_backup\.VolumesBackupsV39Test|^tempest\.api\.volume\.admin\.test_volumes_backup|^cinder_tempest_plugin\.api\.volume\.(admin\.)?test_volume_backup)}" \
-    --exclude-regex "${TEMPEST_EXCLUDE:-test_volume_backup\.VolumesBackupsTest\.test_incremental_backup\b}" &
-PIDS+=($!)
-wait $!
+    --exclude-regex "${TEMPEST_EXCLUDE:-test_volume_backup\.VolumesBackupsTest\.test_incremental_backup\b}" ||
+    tempest_status=$?
+echo "tempest: exit status $tempest_status in $(( $(date +%s) - tempest_started ))s"
+
+# --- the plugin in every API worker; its notifications on the bus ----------
+check_status=0
+run_bg python "$HERE/check_cloud.py" flags --auth-url "$AUTH_URL" \
+    --username cbe-member --password "$PASSWORD" --project cbe-demo \
+    --db-url "mysql+pymysql://root@127.0.0.1/$DB" \
+    --access-log "$WORK/cinder-api-access.log" --master "$API_MASTER" ||
+    check_status=1
+run_bg python "$HERE/check_cloud.py" notifications \
+    --events "$WORK/notifications.jsonl" || check_status=1
+status=$tempest_status
+[ "$status" != 0 ] || status=$check_status
 echo "local cloud and tempest took $(( $(date +%s) - started ))s"
+
 if [ -n "$KEEP" ]; then
-    echo "Cloud kept up (Ctrl-C stops it): OS_AUTH_URL=$OS_AUTH_URL, admin/$PASSWORD"
-    wait
+    KEEP_UP=1
+    BIN=$(dirname "$(command -v openstack)")
+    cat <<USAGE
+
+The local cloud is still running (--keep), in $WORK
+  Keystone $AUTH_URL, Cinder http://127.0.0.1:$CINDER_PORT/v3 (gunicorn, $CINDER_API_WORKERS workers)
+  the clients (openstack, cinder) are in $BIN
+  export OS_CLIENT_CONFIG_FILE=$WORK/clouds.yaml
+  openstack --os-cloud cbe-member volume backup list
+  openstack --os-cloud cbe-admin volume service list
+  . $WORK/openrc member; cinder backup-list        # or: openrc admin
+  logs: $WORK/*.log, notifications: $WORK/notifications.jsonl
+Stop it (every process, the database, the RabbitMQ queues, the folder):
+  $HERE/run.sh stop $WORK
+USAGE
 fi
+exit "$status"

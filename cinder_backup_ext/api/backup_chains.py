@@ -1,0 +1,198 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""``os-backup-chains``: backup chains as a resource beside Cinder's backups.
+
+Tempest validates Cinder's backup bodies with ``additionalProperties:
+false``, so chain data cannot ride in them; it gets its own resource:
+
+- ``GET /v3/{project_id}/os-backup-chains[?volume_id=&limit=&marker=
+  &all_tenants=1]``: a page of chain summaries, newest root first;
+- ``GET /v3/{project_id}/os-backup-chains/{backup_id}``: the chain holding
+  a backup, members in tree order, and the leaf-first ``delete_order`` of
+  the subtree under that backup.
+
+The answers come from ``chains.py`` over the rows ``chain_rows.py`` reads,
+so they agree with the OpenStackClient plugin and with Cinder's delete
+check. Bad input is a 400 that says what is wrong; a database failure is a
+503, never a traceback.
+"""
+
+import collections
+
+from oslo_db import exception as db_exc
+from oslo_log import log as logging
+from oslo_utils import strutils
+from oslo_utils import uuidutils
+import sqlalchemy.exc
+import webob.exc
+
+from cinder_backup_ext import chain_rows
+from cinder_backup_ext import chains
+from cinder_backup_ext import compat
+from cinder_backup_ext import policies
+
+LOG = logging.getLogger(__name__)
+
+ALIAS = 'os-backup-chains'
+LIST_PARAMS = frozenset(['volume_id', 'limit', 'marker', 'all_tenants'])
+DB_ERRORS = (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError)
+
+
+def _bad_request(message):
+    return webob.exc.HTTPBadRequest(explanation=message)
+
+
+def _uuid(name, value):
+    if not uuidutils.is_uuid_like(value):
+        raise _bad_request('%s %r is not a valid UUID.' % (name, value))
+    return value
+
+
+def _limit(value):
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise _bad_request('limit must be a positive integer, got %r.'
+                           % value)
+    return limit
+
+
+def summary(chain):
+    """The keys a chain has in the list and in show."""
+    newest = chain.newest
+    return {
+        'id': chain.root['id'],
+        'volume_id': chain.root['volume_id'],
+        'project_id': chain.root['project_id'],
+        'is_orphan': chain.is_orphan,
+        'backup_count': len(chain.members),
+        'depth': chain.depth,
+        'size': sum(member['size'] or 0 for member in chain.members),
+        'created_at': chain.root['created_at'],
+        'newest_backup_id': newest['id'],
+        'newest_created_at': newest['created_at'],
+        'statuses': dict(collections.Counter(
+            member['status'] for member in chain.members)),
+    }
+
+
+MEMBER_KEYS = ('id', 'parent_id', 'depth', 'status', 'size', 'created_at',
+               'is_incremental', 'has_dependent_backups', 'deletable')
+
+
+def member(row):
+    body = {key: row[key] for key in MEMBER_KEYS}
+    body['name'] = row['display_name']
+    return body
+
+
+class BackupChainsController(compat.Controller):
+
+    def show(self, req, id):
+        context = req.environ['cinder.context']
+        _uuid('backup_id', id)
+        rows = self._read(chain_rows.chain_of, context, id)
+        chain = chains.find(chains.build(rows), id)
+        if chain is None:
+            raise webob.exc.HTTPNotFound(
+                explanation='Backup %s could not be found.' % id)
+        project_id = next(m['project_id'] for m in chain.members
+                          if m['id'] == id)
+        if not self._allowed(context, policies.GET_CHAIN, project_id):
+            if project_id != context.project_id:
+                # As Cinder: another project's backup does not exist.
+                raise webob.exc.HTTPNotFound(
+                    explanation='Backup %s could not be found.' % id)
+            self._forbid(policies.GET_CHAIN)
+        body = summary(chain)
+        body['backups'] = [member(row) for row in chain.members]
+        body['delete_order'] = chain.delete_order(id)
+        return {'backup_chain': body}
+
+    def index(self, req):
+        context = req.environ['cinder.context']
+        params = req.GET
+        unknown = sorted(set(params) - LIST_PARAMS)
+        if unknown:
+            raise _bad_request('Invalid query parameters: %s. Allowed: %s.'
+                               % (', '.join(unknown),
+                                  ', '.join(sorted(LIST_PARAMS))))
+        max_limit = compat.max_limit()
+        limit = min(_limit(params.get('limit', max_limit)), max_limit)
+        # Any marker that names no visible root, a UUID or not, is the
+        # same 400 below: "marker ... not found".
+        marker = params.get('marker')
+        volume_id = params.get('volume_id')
+        if volume_id is not None:
+            _uuid('volume_id', volume_id)
+        all_tenants = params.get('all_tenants', '0')
+        if not strutils.is_valid_boolstr(all_tenants):
+            raise _bad_request('all_tenants must be a boolean, got %r.'
+                               % all_tenants)
+        if not self._allowed(context, policies.GET_ALL_CHAINS,
+                             context.project_id):
+            self._forbid(policies.GET_ALL_CHAINS)
+        project_id = context.project_id
+        if (strutils.bool_from_string(all_tenants)
+                and self._allowed(context, policies.GET_ALL_TENANTS_CHAINS,
+                                  context.project_id)):
+            project_id = None
+        try:
+            roots, rows = self._read(
+                chain_rows.page_of_chains, context, limit,
+                project_id=project_id, volume_id=volume_id, marker=marker)
+        except chain_rows.MarkerNotFound:
+            raise _bad_request('marker %s not found: it must be the id of '
+                               'a chain root you can see.' % marker)
+        by_root = {chain.root['id']: chain for chain in chains.build(rows)}
+        body = {'backup_chains': [summary(by_root[root['id']])
+                                  for root in roots]}
+        if len(roots) == limit:
+            body['backup_chains_links'] = [{
+                'rel': 'next',
+                'href': compat.next_link(req, ALIAS, limit=limit,
+                                         marker=roots[-1]['id'])}]
+        return body
+
+    @staticmethod
+    def _read(function, context, *args, **kwargs):
+        try:
+            return function(context, *args, **kwargs)
+        except DB_ERRORS:
+            LOG.exception('Reading backup chains failed.')
+            raise webob.exc.HTTPServiceUnavailable(
+                explanation='The backup chains could not be read from the '
+                            'database; try again later.')
+
+    @staticmethod
+    def _allowed(context, action, project_id):
+        return compat.authorize(context, policies.list_rules(), action,
+                                {'project_id': project_id})
+
+    @staticmethod
+    def _forbid(action):
+        raise webob.exc.HTTPForbidden(
+            explanation="Policy doesn't allow %s to be performed." % action)
+
+
+class Backup_chains(compat.ExtensionDescriptor):
+    """Backup chains: members in tree order, delete order, summaries."""
+
+    name = 'BackupChains'
+    alias = ALIAS
+    updated = '2026-11-25T00:00:00+00:00'
+
+    def get_resources(self):
+        return [compat.ResourceExtension(ALIAS, BackupChainsController())]

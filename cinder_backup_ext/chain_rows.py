@@ -1,0 +1,163 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The rows of whole backup chains, in a fixed number of statements.
+
+``chains.build`` needs every live member of the chains it is given. A
+chain is as long as its owner let it grow, so the rows are fetched with
+recursive CTEs rather than one statement per level: up from a backup to
+its root by primary key, down from roots by ``parent_id`` (the index
+``cinder_backup_ext_backups_parent_id_idx`` on ``(parent_id, deleted)``
+serves each step). The CTEs carry ids only and join with ``UNION``, not
+``UNION ALL``: a row met twice is dropped, so even a corrupt table whose
+``parent_id`` values form a cycle ends the walk.
+
+The down walk follows ``parent_id`` whatever the child's project, like the
+dependents count (``dependents.py``): the chain is what blocks deletes.
+"""
+
+import sqlalchemy as sa
+
+from cinder_backup_ext import compat
+
+#: The columns of a member row, as chains.build and the API read them.
+COLUMNS = ('id', 'display_name', 'parent_id', 'status', 'size',
+           'created_at', 'project_id', 'volume_id')
+
+
+def _select_rows(backups, ids_cte):
+    return (sa.select(*[backups.c[name] for name in COLUMNS])
+            .select_from(backups.join(ids_cte, backups.c.id == ids_cte.c.id))
+            .where(backups.c.deleted == sa.false()))
+
+
+def _down(backups, anchor):
+    """Ids of ``anchor``'s rows and of every live row below them."""
+    down = anchor.cte('chain_down', recursive=True)
+    child = backups.alias('child')
+    return down.union(
+        sa.select(child.c.id)
+        .where(child.c.parent_id == down.c.id)
+        .where(child.c.deleted == sa.false()))
+
+
+def chain_statement(backup_id):
+    """One statement: the live chain that holds ``backup_id``.
+
+    Up from the backup through its live ancestors, then down from all of
+    them: the topmost one is the root (or the oldest of a cycle), and the
+    walk down from it reaches the whole tree. No row when the backup is
+    not live.
+    """
+    backups = compat.BACKUPS
+    up = (sa.select(backups.c.id, backups.c.parent_id)
+          .where(backups.c.id == backup_id)
+          .where(backups.c.deleted == sa.false())
+          .cte('chain_up', recursive=True))
+    parent = backups.alias('parent')
+    up = up.union(
+        sa.select(parent.c.id, parent.c.parent_id)
+        .where(parent.c.id == up.c.parent_id)
+        .where(parent.c.deleted == sa.false()))
+    return _select_rows(backups, _down(backups, sa.select(up.c.id)))
+
+
+def _scope(query, backups, project_id, volume_id):
+    if project_id is not None:
+        query = query.where(backups.c.project_id == project_id)
+    if volume_id is not None:
+        query = query.where(backups.c.volume_id == volume_id)
+    return query
+
+
+def _is_root(backups):
+    """No parent, or a parent that is not a live row (an orphan)."""
+    parent = backups.alias('parent')
+    live_parent = (sa.select(parent.c.id)
+                   .where(parent.c.id == backups.c.parent_id)
+                   .where(parent.c.deleted == sa.false())
+                   .exists())
+    return sa.and_(backups.c.deleted == sa.false(),
+                   sa.or_(backups.c.parent_id.is_(None), ~live_parent))
+
+
+def marker_statement(marker, project_id=None):
+    """The (created_at, id) of root ``marker``, in the caller's scope."""
+    backups = compat.BACKUPS
+    query = (sa.select(backups.c.created_at, backups.c.id)
+             .where(backups.c.id == marker)
+             .where(_is_root(backups)))
+    return _scope(query, backups, project_id, None)
+
+
+def roots_statement(limit, project_id=None, volume_id=None, after=None):
+    """A page of chain roots, newest first.
+
+    ``after`` is the (created_at, id) of the previous page's last root.
+    """
+    backups = compat.BACKUPS
+    query = _scope(sa.select(*[backups.c[name] for name in COLUMNS])
+                   .where(_is_root(backups)),
+                   backups, project_id, volume_id)
+    if after is not None:
+        created_at, root_id = after
+        query = query.where(sa.or_(
+            backups.c.created_at < created_at,
+            sa.and_(backups.c.created_at == created_at,
+                    backups.c.id < root_id)))
+    return (query.order_by(backups.c.created_at.desc(), backups.c.id.desc())
+            .limit(limit))
+
+
+def members_statement(root_ids):
+    """One statement: every live member of the chains of these roots."""
+    backups = compat.BACKUPS
+    anchor = sa.select(backups.c.id).where(backups.c.id.in_(list(root_ids)))
+    return _select_rows(backups, _down(backups, anchor))
+
+
+def _dicts(result):
+    return [dict(row._mapping) for row in result]
+
+
+def chain_of(context, backup_id):
+    """Every live member of the chain holding ``backup_id`` ([] if none)."""
+    with compat.reader(context) as conn:
+        return _dicts(conn.execute(chain_statement(backup_id)))
+
+
+class MarkerNotFound(Exception):
+    pass
+
+
+def page_of_chains(context, limit, project_id=None, volume_id=None,
+                   marker=None):
+    """A page of roots, newest first, and every live member of their chains.
+
+    Returns (roots, members). ``project_id`` None means every project.
+    Two statements, three with a marker; none of them grows with the
+    chains' length.
+    """
+    with compat.reader(context) as conn:
+        after = None
+        if marker is not None:
+            after = conn.execute(marker_statement(marker, project_id)).first()
+            if after is None:
+                raise MarkerNotFound(marker)
+            after = tuple(after)
+        roots = _dicts(conn.execute(
+            roots_statement(limit, project_id, volume_id, after)))
+        if not roots:
+            return [], []
+        members = _dicts(conn.execute(
+            members_statement([root['id'] for root in roots])))
+    return roots, members

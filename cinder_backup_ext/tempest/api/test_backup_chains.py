@@ -1,0 +1,150 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""os-backup-chains, as a cloud's project members and admins see it.
+
+Like the backup flags tests, these assume nothing but Cinder with backups
+enabled and the plugin's API extension; [cinder_backup_ext]
+chains_enabled = false skips them on a cloud without the resource. The
+client validates every body against strict schemas
+(additionalProperties: false).
+"""
+
+from tempest.api.volume import base
+from tempest.common import waiters
+from tempest import config
+from tempest.lib.common.utils import test_utils
+from tempest.lib import decorators
+from tempest.lib import exceptions
+
+from cinder_backup_ext.tempest.services import backup_chains_client
+
+CONF = config.CONF
+
+
+class BackupChainsTest(base.BaseVolumeTest):
+    """A chain full -> child -> grandchild of one volume, as its owner."""
+
+    credentials = ['primary', 'alt']
+
+    @classmethod
+    def skip_checks(cls):
+        super().skip_checks()
+        if not CONF.volume_feature_enabled.backup:
+            raise cls.skipException('Cinder backup feature disabled')
+        if not CONF.cinder_backup_ext.extension_enabled:
+            raise cls.skipException('cinder-backup-ext is not enabled')
+        if not CONF.cinder_backup_ext.chains_enabled:
+            raise cls.skipException('os-backup-chains is not enabled')
+
+    @classmethod
+    def setup_clients(cls):
+        super().setup_clients()
+        params = config.service_client_config('volume')
+        cls.chains_client = backup_chains_client.BackupChainsClient(
+            cls.os_primary.auth_provider, **params)
+        cls.alt_chains_client = backup_chains_client.BackupChainsClient(
+            cls.os_alt.auth_provider, **params)
+
+    def setUp(self):
+        super().setUp()
+        self.volume = self.create_volume()
+
+    def backup(self, incremental=False):
+        """A backup of the test volume, cleaned up unless a test deleted it.
+
+        Cleanups run newest first, so children go before their parents.
+        """
+        client = self.backups_client
+        backup = client.create_backup(volume_id=self.volume['id'],
+                                      incremental=incremental)['backup']
+        self.addCleanup(test_utils.call_and_ignore_notfound_exc,
+                        client.wait_for_resource_deletion, backup['id'])
+        self.addCleanup(test_utils.call_and_ignore_notfound_exc,
+                        client.delete_backup, backup['id'])
+        waiters.wait_for_volume_resource_status(client, backup['id'],
+                                                'available')
+        return backup
+
+    def chain_of_three(self):
+        return [self.backup(), self.backup(incremental=True),
+                self.backup(incremental=True)]
+
+    @decorators.idempotent_id('a3c2e1f0-7b5d-4c1e-9f3a-6d2b8e4c0b01')
+    def test_show(self):
+        full, child, grandchild = ids = [b['id'] for b in
+                                         self.chain_of_three()]
+        chain = self.chains_client.show_backup_chain(child)['backup_chain']
+        self.assertEqual(full, chain['id'])
+        self.assertEqual(self.volume['id'], chain['volume_id'])
+        self.assertFalse(chain['is_orphan'])
+        self.assertEqual((3, 2), (chain['backup_count'], chain['depth']))
+        self.assertEqual(grandchild, chain['newest_backup_id'])
+        self.assertEqual({'available': 3}, chain['statuses'])
+        self.assertEqual(ids, [b['id'] for b in chain['backups']])
+        self.assertEqual([None, full, child],
+                         [b['parent_id'] for b in chain['backups']])
+        self.assertEqual([False, False, True],
+                         [b['deletable'] for b in chain['backups']])
+        self.assertEqual([grandchild, child], chain['delete_order'])
+
+    @decorators.idempotent_id('a3c2e1f0-7b5d-4c1e-9f3a-6d2b8e4c0b02')
+    def test_delete_order_is_accepted(self):
+        full = self.chain_of_three()[0]['id']
+        chain = self.chains_client.show_backup_chain(full)['backup_chain']
+        for member in chain['backups']:
+            if not member['deletable']:
+                self.assertRaises(exceptions.BadRequest,
+                                  self.backups_client.delete_backup,
+                                  member['id'])
+        for backup_id in chain['delete_order']:
+            self.backups_client.delete_backup(backup_id)
+            self.backups_client.wait_for_resource_deletion(backup_id)
+        self.assertRaises(exceptions.NotFound,
+                          self.chains_client.show_backup_chain, full)
+
+    @decorators.idempotent_id('a3c2e1f0-7b5d-4c1e-9f3a-6d2b8e4c0b03')
+    def test_list_by_volume_and_pages(self):
+        first = self.backup()
+        self.backup(incremental=True)
+        second = self.backup()  # a new full backup starts a new chain
+        listed = self.chains_client.list_backup_chains(
+            volume_id=self.volume['id'])['backup_chains']
+        self.assertEqual([second['id'], first['id']],
+                         [c['id'] for c in listed])
+        self.assertEqual([1, 2], [c['backup_count'] for c in listed])
+        page = self.chains_client.list_backup_chains(
+            volume_id=self.volume['id'], limit=1)
+        self.assertEqual([second['id']],
+                         [c['id'] for c in page['backup_chains']])
+        link, = page['backup_chains_links']
+        page = self.chains_client.list_backup_chains_by_url(link['href'])
+        self.assertEqual([first['id']],
+                         [c['id'] for c in page['backup_chains']])
+
+    @decorators.idempotent_id('a3c2e1f0-7b5d-4c1e-9f3a-6d2b8e4c0b04')
+    def test_other_projects_and_bad_requests(self):
+        full = self.backup()
+        self.assertRaises(exceptions.NotFound,
+                          self.alt_chains_client.show_backup_chain,
+                          full['id'])
+        self.assertNotIn(full['id'], [
+            c['id'] for c in self.alt_chains_client.list_backup_chains(
+                all_tenants=1)['backup_chains']])
+        for params in ({'limit': 0}, {'limit': 'abc'},
+                       {'marker': full['id'] + 'x'},
+                       {'volume_id': 'not-a-uuid'}):
+            self.assertRaises(exceptions.BadRequest,
+                              self.chains_client.list_backup_chains,
+                              **params)
+        self.assertRaises(exceptions.BadRequest,
+                          self.chains_client.show_backup_chain, 'nope')

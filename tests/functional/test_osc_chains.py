@@ -1,0 +1,141 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""The ``openstack`` CLI, in process, against real Cinder with the plugin.
+
+``openstackclient.shell.main`` loads this package's OSC plugin from its
+installed entry points, as a user's ``openstack`` does, and talks over HTTP
+to Cinder's WSGI API (noauth: keystoneauth's ``admin_token`` sends the
+token ``user:project`` to the endpoint given). Backups are made and deleted
+by Cinder's real backup service.
+"""
+
+import io
+import json
+
+import fixtures
+from openstackclient import shell
+from osc_lib import clientmanager as osc_clientmanager
+
+from cinder_backup_ext.osc import plugin
+from tests.functional import base
+
+
+class OpenStackCLITestCase(base.CinderTestCase):
+
+    def openstack(self, *argv, endpoint=None):
+        """Run ``openstack argv``; (exit status, stdout, stderr)."""
+        # Cinder's project-scoped endpoint, as a catalog would give it.
+        endpoint = endpoint or '%s/%s' % (self.auth_url, self.api.project_id)
+        out = self.useFixture(fixtures.MonkeyPatch(
+            'sys.stdout', io.StringIO())).new_value
+        err = self.useFixture(fixtures.MonkeyPatch(
+            'sys.stderr', io.StringIO())).new_value
+        # OSC caches a plugin's client on its ClientManager class, once per
+        # process; each run here stands for a new `openstack` process.
+        manager = osc_clientmanager.ClientManager
+        cached = vars(manager)[plugin.API_NAME]
+        setattr(manager, plugin.API_NAME,
+                osc_clientmanager.ClientCache(plugin.make_client))
+        self.addCleanup(setattr, manager, plugin.API_NAME, cached)
+        status = shell.main([
+            '--os-auth-type', 'admin_token', '--os-endpoint', endpoint,
+            '--os-token', 'user:%s' % self.api.project_id] + list(argv))
+        return status, out.getvalue(), err.getvalue()
+
+    def ok(self, *argv):
+        status, out, err = self.openstack(*argv)
+        self.assertEqual(0, status, err)
+        return out
+
+    def live_ids(self):
+        return {b['id'] for b in self.list_backups()}
+
+
+class TestChainsCLI(OpenStackCLITestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.volume = self.create_volume()['id']
+        self.full = self.create_backup(self.volume)['id']
+        self.inc1 = self.create_backup(self.volume, incremental=True)['id']
+        self.inc2 = self.create_backup(self.volume, incremental=True)['id']
+
+    def test_list_and_show(self):
+        chains = json.loads(self.ok('volume', 'backup', 'chain', 'list',
+                                    '--volume', self.volume, '-f', 'json'))
+        self.assertEqual([(self.full, 3, 2)], [
+            (c['ID'], c['Backups'], c['Depth']) for c in chains])
+        rows = json.loads(self.ok('volume', 'backup', 'chain', 'show',
+                                  self.inc2, '-f', 'json'))
+        self.assertEqual([(self.full, 0), (self.inc1, 1), (self.inc2, 2)],
+                         [(r['ID'], r['Depth']) for r in rows])
+        table = self.ok('volume', 'backup', 'chain', 'show', self.full)
+        ids = [line.split('|')[1].rstrip() for line in table.splitlines()
+               if line.startswith('|')][1:]
+        self.assertEqual([' ' + self.full, '   ' + self.inc1,
+                          '     ' + self.inc2], ids)
+
+    def test_delete_leaf_first_through_cinder(self):
+        out = self.ok('volume', 'backup', 'chain', 'delete', self.inc1,
+                      '--dry-run')
+        self.assertIn('Would delete 2 backup(s)', out)
+        self.assertEqual({self.full, self.inc1, self.inc2}, self.live_ids())
+        out = self.ok('volume', 'backup', 'chain', 'delete', self.inc1,
+                      '--timeout', '60')
+        self.assertEqual(['[1/2] deleting %s' % self.inc2,
+                          '[2/2] deleting %s' % self.inc1],
+                         [line.split(' (')[0] for line in
+                          out.splitlines()[:2]])
+        self.assertIn('Deleted 2 backup(s).', out)
+        self.assertEqual({self.full}, self.live_ids())
+
+    def test_stops_at_cinders_refusal(self):
+        # A backup Cinder will not delete now: the run stops there and
+        # says what went and what is left.
+        self.set_backup_columns(self.inc1, status='restoring')
+        status, out, err = self.openstack(
+            'volume', 'backup', 'chain', 'delete', self.full)
+        self.assertEqual(1, status)
+        self.assertIn('Stopped at backup %s: Cinder refused the delete'
+                      % self.inc1, err)
+        self.assertIn('Deleted (1): %s' % self.inc2, err)
+        self.assertIn('Not deleted (2): %s, %s' % (self.inc1, self.full),
+                      err)
+        self.assertNotIn('Traceback', err)
+        self.assertEqual({self.full, self.inc1}, self.live_ids())
+
+    def test_prune_keep_chains(self):
+        newer = self.create_backup(self.volume)['id']
+        newer_inc = self.create_backup(self.volume, incremental=True)['id']
+        out = self.ok('volume', 'backup', 'prune', '--volume', self.volume,
+                      '--keep-chains', '1', '--dry-run')
+        self.assertIn('keeping 2, deleting 3', out)
+        self.assertEqual(5, len(self.live_ids()))
+        self.ok('volume', 'backup', 'prune', '--volume', self.volume,
+                '--keep-last', '1', '--timeout', '60')
+        self.assertEqual({newer, newer_inc}, self.live_ids())
+
+
+class TestWithoutTheExtension(OpenStackCLITestCase):
+
+    def test_clear_message_not_a_traceback(self):
+        stock = self.stock_api()
+        status, _out, err = self.openstack(
+            'volume', 'backup', 'chain', 'list',
+            endpoint='%s/%s' % (stock.auth_uri, stock.project_id))
+        self.assertEqual(1, status)
+        self.assertIn('no os-backup-chains resource', err)
+        self.assertIn('osapi_volume_extension = '
+                      'cinder_backup_ext.api.loader.load', err)
+        self.assertNotIn('Traceback', err)

@@ -1,0 +1,231 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""A Cinder that answers over requests-mock, and a way to run commands.
+
+The commands get our real client over openstacksdk's real block-storage
+proxy (as in OSC), so URL joining and paging are tested; only the network
+is fake. The fake keeps Cinder's rule that matters here: a backup with a
+live child, or in a state other than available/error, is not deleted.
+"""
+
+import argparse
+import datetime
+import io
+import re
+
+import fixtures
+import openstack
+import requests_mock
+from requests_mock.contrib import fixture as rm_fixture
+
+from cinder_backup_ext import chains
+from cinder_backup_ext.osc import client
+
+PROJECT = '6f1ca1c0f4b24a1d9b2d8c5e7a3b0c11'
+ENDPOINT = 'http://cinder.example:8776/v3/%s' % PROJECT
+VOLUME = 'vol-1'
+T0 = datetime.datetime(2026, 11, 1, 10, 0)
+REFUSED = 'Invalid backup: Incremental backups exist for this backup.'
+
+
+def fault(context, code, name, message):
+    context.status_code = code
+    return {name: {'message': message, 'code': code}}
+
+
+class FakeCinder(fixtures.Fixture):
+    """Backups of one project, the chain resource and backup DELETE.
+
+    ``polls`` is how many status reads a backup stays ``deleting`` for;
+    ids in ``fail`` end in ``error`` instead of disappearing.
+    """
+
+    def __init__(self, extension=True, polls=1):
+        super().__init__()
+        self.extension = extension
+        self.polls = polls
+        self.rows = {}
+        self.fail = set()
+        self.calls = []
+
+    def add(self, backup_id, parent=None, status='available', volume=VOLUME):
+        self.rows[backup_id] = {
+            'id': backup_id, 'name': 'n-' + backup_id, 'parent_id': parent,
+            'status': status, 'size': 1, 'volume_id': volume,
+            'created_at': (T0 + datetime.timedelta(
+                minutes=len(self.rows))).isoformat()}
+        return backup_id
+
+    def _setUp(self):
+        self.mock = self.useFixture(rm_fixture.Fixture())
+        any_url = re.compile(re.escape(ENDPOINT) + '/.*')
+        self.mock.register_uri(requests_mock.ANY, any_url,
+                               json=self._unrouted)
+        base = re.escape(ENDPOINT)
+        if self.extension:
+            self.mock.get(re.compile(base + r'/os-backup-chains(\?.*)?$'),
+                          json=self._list)
+            self.mock.get(re.compile(base + r'/os-backup-chains/[^/?]+$'),
+                          json=self._show)
+        self.mock.delete(re.compile(base + r'/backups/[^/?]+$'),
+                         json=self._delete)
+        self.mock.get(re.compile(base + r'/backups/[^/?]+$'), json=self._get)
+        self.mock.get(re.compile(base + r'/volumes/[^/?]+$'),
+                      json=self._volume)
+
+    # --- Cinder, as far as these commands see it ---
+
+    def _unrouted(self, request, context):
+        return fault(context, 404, 'itemNotFound', 'The resource could not '
+                     'be found.')
+
+    def _live(self):
+        return list(self.rows.values())
+
+    def _summary(self, chain):
+        return {'id': chain.root['id'], 'volume_id': chain.root['volume_id'],
+                'project_id': PROJECT, 'is_orphan': chain.is_orphan,
+                'backup_count': len(chain.members), 'depth': chain.depth,
+                'size': len(chain.members), 'created_at':
+                chain.root['created_at'], 'newest_backup_id':
+                chain.newest['id'], 'newest_created_at':
+                chain.newest['created_at'],
+                'statuses': {'available': len(chain.members)}}
+
+    def _list(self, request, context):
+        self.calls.append(('LIST', request.qs))
+        volume = request.qs.get('volume_id', [None])[0]
+        found = [self._summary(chain) for chain in chains.build(self._live())
+                 if volume in (None, chain.root['volume_id'])]
+        marker = request.qs.get('marker', [None])[0]
+        if marker:
+            found = found[[c['id'] for c in found].index(marker) + 1:]
+        limit = int(request.qs.get('limit', [1000])[0])
+        body = {'backup_chains': found[:limit]}
+        if len(found) > limit:
+            body['backup_chains_links'] = [{
+                'rel': 'next',
+                'href': 'http://internal-name:8776/v3/%s/os-backup-chains'
+                        '?limit=%d&marker=%s' % (PROJECT, limit,
+                                                 found[limit - 1]['id'])}]
+        return body
+
+    def _show(self, request, context):
+        backup_id = request.path.rsplit('/', 1)[1]
+        self.calls.append(('SHOW', backup_id))
+        built = chains.build(self._live())
+        chain = chains.find(built, backup_id)
+        if chain is None:
+            return fault(context, 404, 'itemNotFound',
+                         'Backup %s could not be found.' % backup_id)
+        body = self._summary(chain)
+        body['backups'] = [
+            {key: member[key] for key in (
+                'id', 'name', 'parent_id', 'depth', 'status', 'size',
+                'created_at', 'is_incremental', 'has_dependent_backups',
+                'deletable')} for member in chain.members]
+        body['delete_order'] = chain.delete_order(backup_id)
+        return {'backup_chain': body}
+
+    def _delete(self, request, context):
+        backup_id = request.path.rsplit('/', 1)[1]
+        self.calls.append(('DELETE', backup_id))
+        row = self.rows.get(backup_id)
+        if row is None:
+            return fault(context, 404, 'itemNotFound',
+                         'Backup %s could not be found.' % backup_id)
+        if any(r['parent_id'] == backup_id for r in self.rows.values()):
+            return fault(context, 400, 'badRequest', REFUSED)
+        if row['status'] not in chains.DELETABLE_STATUSES:
+            return fault(context, 400, 'badRequest', 'Invalid backup: '
+                         'Backup status must be available or error.')
+        row['status'] = 'deleting'
+        row['polls'] = self.polls
+        context.status_code = 202
+        return None
+
+    def _get(self, request, context):
+        backup_id = request.path.rsplit('/', 1)[1]
+        self.calls.append(('GET', backup_id))
+        row = self.rows.get(backup_id)
+        if row is not None and row['status'] == 'deleting':
+            if row['polls'] == 0:
+                if backup_id in self.fail:
+                    row['status'] = 'error'
+                    row['fail_reason'] = 'backend said no'
+                else:
+                    del self.rows[backup_id]
+                    row = None
+            else:
+                row['polls'] -= 1
+        if row is None:
+            return fault(context, 404, 'itemNotFound',
+                         'Backup %s could not be found.' % backup_id)
+        return {'backup': dict(row)}
+
+    def _volume(self, request, context):
+        volume_id = request.path.rsplit('/', 1)[1]
+        if volume_id != VOLUME:
+            return fault(context, 404, 'itemNotFound',
+                         'Volume %s could not be found.' % volume_id)
+        return {'volume': {'id': volume_id, 'status': 'available'}}
+
+    def deletes(self):
+        return [backup_id for call, backup_id in self.calls
+                if call == 'DELETE']
+
+
+def proxy():
+    """openstacksdk's block-storage proxy, as OSC's client manager has it."""
+    conn = openstack.connect(
+        auth_type='admin_token',
+        auth={'endpoint': ENDPOINT, 'token': 'user:' + PROJECT},
+        load_yaml_config=False, load_envvars=False)
+    return conn.block_storage
+
+
+class FakeApp(object):
+    """What a command reads from OSC's app: stdout and the client."""
+
+    def __init__(self, chains_client):
+        self.stdout = io.StringIO()
+        self.stderr = io.StringIO()
+        self.client_manager = argparse.Namespace(backup_chains=chains_client)
+        self.options = argparse.Namespace(debug=False)
+
+
+class Clock(object):
+    """A fake time source: sleeping advances it."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def run(cmd_class, argv, app=None, clock=None):
+    """Parse ``argv`` as OSC would and run the command; the app's stdout."""
+    app = app or FakeApp(client.ChainsClient(proxy()))
+    cmd = cmd_class(app, None)
+    if clock is not None:
+        cmd.sleep, cmd.clock = clock.sleep, clock
+    parsed = cmd.get_parser('openstack').parse_args(argv)
+    cmd.run(parsed)
+    return app.stdout.getvalue()

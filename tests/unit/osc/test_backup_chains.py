@@ -1,0 +1,272 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+import json
+
+import fixtures
+from oslotest import base
+import yaml
+
+from cinder_backup_ext.osc import client
+from cinder_backup_ext.osc.v1 import backup_chains
+from tests.unit.osc import fakes
+
+
+class TestList(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.cinder = self.useFixture(fakes.FakeCinder())
+        for n in range(5):
+            full = self.cinder.add('full%d' % n)
+            self.cinder.add('inc%d' % n, full)
+        self.cinder.add('other', volume='vol-2')
+
+    def test_follows_next_links_on_our_endpoint(self):
+        chains_client = client.ChainsClient(fakes.proxy())
+        found = chains_client.list_chains(volume_id=fakes.VOLUME, limit=2)
+        self.assertEqual(['full4', 'full3', 'full2', 'full1', 'full0'],
+                         [c['id'] for c in found])
+        # Three pages; the links name 'internal-name', the requests went
+        # to the endpoint the catalog gave, with the link's marker.
+        requests = self.cinder.mock.request_history
+        self.assertEqual(3, len(requests))
+        self.assertEqual({'cinder.example'}, {r.hostname for r in requests})
+        self.assertEqual([None, ['full3'], ['full1']],
+                         [r.qs.get('marker') for r in requests])
+
+    def test_a_next_link_that_does_not_advance_stops(self):
+        self.cinder.mock.get(
+            fakes.ENDPOINT + '/os-backup-chains',
+            json={'backup_chains': [{'id': 'x'}], 'backup_chains_links': [
+                {'rel': 'next', 'href': fakes.ENDPOINT +
+                 '/os-backup-chains?marker=x'}]})
+        chains_client = client.ChainsClient(fakes.proxy())
+        error = self.assertRaises(client.ApiError, chains_client.list_chains)
+        self.assertIn('repeats a page', error.message)
+
+    def test_table_and_all_projects(self):
+        out = fakes.run(backup_chains.ListBackupChains,
+                        ['--all-projects', '-f', 'json'])
+        rows = json.loads(out)
+        self.assertEqual(['other', 'full4', 'full3', 'full2', 'full1',
+                          'full0'], [r['ID'] for r in rows])
+        self.assertEqual(fakes.PROJECT, rows[0]['Project ID'])
+        self.assertEqual({'available': 1}, rows[0]['Statuses'])
+        self.assertEqual(['1'], self.cinder.calls[0][1]['all_tenants'])
+
+    def test_statuses_in_a_table(self):
+        self.cinder.mock.get(fakes.ENDPOINT + '/os-backup-chains', json={
+            'backup_chains': [{'id': 'x', 'statuses': {'error': 1,
+                                                       'available': 3}}]})
+        table = fakes.run(backup_chains.ListBackupChains, ['-c', 'Statuses'])
+        self.assertIn('| available=3, error=1 |', table)
+        data = fakes.run(backup_chains.ListBackupChains,
+                         ['-c', 'Statuses', '-f', 'json'])
+        self.assertEqual([{'Statuses': {'available': 3, 'error': 1}}],
+                         json.loads(data))
+
+    def test_volume_filter(self):
+        out = fakes.run(backup_chains.ListBackupChains,
+                        ['--volume', 'vol-2', '-f', 'value', '-c', 'ID',
+                         '-c', 'Backups'])
+        self.assertEqual('other 1\n', out)
+
+
+class TestShow(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.cinder = self.useFixture(fakes.FakeCinder())
+        self.cinder.add('full')
+        self.cinder.add('a', 'full')
+        self.cinder.add('b', 'a')
+        self.cinder.add('c', 'full', status='creating')
+
+    def test_table_indents_by_depth(self):
+        out = fakes.run(backup_chains.ShowBackupChain, ['b'])
+        ids = [line.split('|')[1].rstrip() for line in out.splitlines()
+               if line.startswith('|')][1:]
+        self.assertEqual([' full', '   a', '     b', '   c'], ids)
+        self.assertIn('n-b', out)
+
+    def test_json_keeps_ids_plain_with_depth(self):
+        out = fakes.run(backup_chains.ShowBackupChain,
+                        ['a', '--long', '-f', 'json'])
+        rows = json.loads(out)
+        self.assertEqual([('full', 0, None, False, True, False),
+                          ('a', 1, 'full', True, True, False),
+                          ('b', 2, 'a', True, False, True),
+                          ('c', 1, 'full', True, False, False)],
+                         [(r['ID'], r['Depth'], r['Parent ID'],
+                           r['Incremental'], r['Has Dependents'],
+                           r['Deletable']) for r in rows])
+
+    def test_yaml(self):
+        out = fakes.run(backup_chains.ShowBackupChain, ['full', '-f', 'yaml'])
+        self.assertEqual([('full', 0), ('a', 1), ('b', 2), ('c', 1)],
+                         [(r['ID'], r['Depth']) for r in yaml.safe_load(out)])
+
+    def test_unknown_backup(self):
+        error = self.assertRaises(client.NotFound, fakes.run,
+                                  backup_chains.ShowBackupChain, ['nope'])
+        self.assertIn('Backup nope could not be found.', str(error))
+
+    def test_backup_id_stays_one_path_segment(self):
+        self.assertRaises(client.NotFound, fakes.run,
+                          backup_chains.ShowBackupChain, ['../volumes'])
+        # (requests-mock reports paths lower-cased)
+        self.assertIn('/os-backup-chains/..%2fvolumes',
+                      self.cinder.mock.request_history[0].path)
+
+
+class TestMissingExtension(base.BaseTestCase):
+    """A cloud without the plugin: Cinder's router answers 404."""
+
+    def setUp(self):
+        super().setUp()
+        self.cinder = self.useFixture(fakes.FakeCinder(extension=False))
+        self.cinder.add('full')
+
+    def _assert_missing(self, error):
+        self.assertIsInstance(error, client.ExtensionMissing)
+        self.assertIn('no os-backup-chains resource', str(error))
+        self.assertIn('osapi_volume_extension = '
+                      'cinder_backup_ext.api.loader.load', str(error))
+
+    def test_list(self):
+        self._assert_missing(self.assertRaises(
+            client.ApiError, fakes.run, backup_chains.ListBackupChains, []))
+
+    def test_show_probes_the_collection(self):
+        self._assert_missing(self.assertRaises(
+            client.ApiError, fakes.run, backup_chains.ShowBackupChain,
+            ['full']))
+        self.assertEqual(
+            ['/v3/%s/os-backup-chains/full' % fakes.PROJECT,
+             '/v3/%s/os-backup-chains' % fakes.PROJECT],
+            [r.path for r in self.cinder.mock.request_history])
+
+    def test_delete_deletes_nothing(self):
+        self._assert_missing(self.assertRaises(
+            client.ApiError, fakes.run, backup_chains.DeleteBackupChain,
+            ['full']))
+        self.assertEqual([], self.cinder.deletes())
+
+    def test_osc_prints_one_line_not_a_traceback(self):
+        # OSC's shell prints a CommandError's text and exits 1.
+        from osc_lib import exceptions
+        self.assertTrue(issubclass(client.ExtensionMissing,
+                                   exceptions.CommandError))
+
+
+class TestDelete(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.cinder = self.useFixture(fakes.FakeCinder(polls=2))
+        self.cinder.add('full')
+        self.cinder.add('a', 'full')
+        self.cinder.add('b', 'a')
+        self.cinder.add('c', 'a')
+        self.cinder.add('keep', 'full')
+        self.clock = fakes.Clock()
+
+    def _run(self, *argv):
+        return fakes.run(backup_chains.DeleteBackupChain, list(argv),
+                         clock=self.clock)
+
+    def test_leaf_first_waiting_for_each(self):
+        out = self._run('a')
+        self.assertEqual(['c', 'b', 'a'], self.cinder.deletes())
+        # Each backup is read until gone before its parent's DELETE.
+        self.assertEqual(
+            [('DELETE', 'c'), ('GET', 'c'), ('GET', 'c'), ('GET', 'c'),
+             ('DELETE', 'b'), ('GET', 'b'), ('GET', 'b'), ('GET', 'b'),
+             ('DELETE', 'a'), ('GET', 'a'), ('GET', 'a'), ('GET', 'a')],
+            self.cinder.calls[1:])
+        self.assertEqual(['full', 'keep'], sorted(self.cinder.rows))
+        self.assertEqual([0.5, 1.0] * 3, self.clock.sleeps)
+        self.assertEqual('[1/3] deleting c (n-c, available) ... deleted\n'
+                         '[2/3] deleting b (n-b, available) ... deleted\n'
+                         '[3/3] deleting a (n-a, available) ... deleted\n'
+                         'Deleted 3 backup(s).\n', out)
+
+    def test_stops_at_first_refusal_naming_deleted_and_remaining(self):
+        self.cinder.rows['b']['status'] = 'restoring'
+        error = self.assertRaises(client.exceptions.CommandError,
+                                  self._run, 'a')
+        self.assertEqual(['c', 'b'], self.cinder.deletes())
+        self.assertEqual(
+            'Stopped at backup b: Cinder refused the delete: DELETE '
+            '%s/backups/b: Invalid backup: Backup status must be available '
+            'or error. (HTTP 400)' % fakes.ENDPOINT,
+            str(error).splitlines()[0])
+        self.assertEqual(['Deleted (1): c', 'Not deleted (2): b, a'],
+                         str(error).splitlines()[1:])
+
+    def test_stops_when_cinder_fails_to_delete(self):
+        self.cinder.fail.add('c')
+        error = self.assertRaises(client.exceptions.CommandError,
+                                  self._run, 'a')
+        self.assertEqual(['c'], self.cinder.deletes())
+        self.assertIn('its status is now error (backend said no)',
+                      str(error))
+        self.assertIn('Not deleted (3): c, b, a', str(error))
+
+    def test_timeout(self):
+        self.cinder.polls = 1000
+        error = self.assertRaises(client.exceptions.CommandError,
+                                  self._run, 'b', '--timeout', '5')
+        self.assertIn('still deleting after 5.0 s', str(error))
+        self.assertEqual([0.5, 1.0, 2.0, 2.0], self.clock.sleeps)
+
+    def test_no_wait_only_skips_the_last_wait(self):
+        out = self._run('a', '--no-wait')
+        self.assertEqual(['c', 'b', 'a'], self.cinder.deletes())
+        self.assertNotIn(('GET', 'a'), self.cinder.calls)
+        self.assertIn('(n-a, available) ... accepted (--no-wait)\n'
+                      'Deleted 2 backup(s); a is being deleted.\n', out)
+
+    def test_dry_run_deletes_nothing(self):
+        self.cinder.rows['c']['status'] = 'creating'
+        out = self._run('full', '--dry-run')
+        self.assertEqual([], self.cinder.deletes())
+        lines = out.splitlines()
+        self.assertIn('Would delete 5 backup(s), leaf-first', lines[0])
+        self.assertEqual(['keep', 'c', 'b', 'a', 'full'],
+                         [line.split()[1] for line in lines[1:]])
+        self.assertIn('status creating', lines[2])
+
+    def test_a_backup_already_gone_counts_as_deleted(self):
+        def gone(request, context):
+            # Someone else deleted c between the plan and our DELETE.
+            del self.cinder.rows['c']
+            return fakes.fault(context, 404, 'itemNotFound', 'gone')
+        self.cinder.mock.delete(fakes.ENDPOINT + '/backups/c', json=gone)
+        out = self._run('a')
+        self.assertEqual(['b', 'a'], self.cinder.deletes())
+        self.assertIn('deleting c (n-c, available) ... already gone\n', out)
+        self.assertIn('Deleted 3 backup(s).', out)
+
+    def test_timeout_must_be_positive(self):
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', _Sink()))
+        self.assertRaises(SystemExit, self._run, 'a', '--timeout', '0')
+
+
+class _Sink(object):
+    def write(self, text):
+        pass
+
+    def flush(self):
+        pass

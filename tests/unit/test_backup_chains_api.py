@@ -1,0 +1,92 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The pure parts of os-backup-chains: bodies and query values."""
+
+import datetime
+
+from oslotest import base
+from stevedore import extension
+import webob.exc
+
+from cinder_backup_ext.api import backup_chains
+from cinder_backup_ext.api import loader
+from cinder_backup_ext import chains
+
+T0 = datetime.datetime(2026, 11, 1)
+
+
+def _row(name, parent=None, status='available', size=1, minute=0):
+    return {'id': name, 'parent_id': parent, 'status': status, 'size': size,
+            'display_name': 'backup %s' % name, 'project_id': 'p1',
+            'volume_id': 'v1',
+            'created_at': T0 + datetime.timedelta(minutes=minute)}
+
+
+class TestBodies(base.BaseTestCase):
+
+    def test_summary(self):
+        chain, = chains.build([
+            _row('full'), _row('a', 'full', minute=1),
+            _row('b', 'a', status='error', size=None, minute=2),
+            _row('c', 'full', status='creating', size=4, minute=3)])
+        self.assertEqual({
+            'id': 'full', 'volume_id': 'v1', 'project_id': 'p1',
+            'is_orphan': False, 'backup_count': 4, 'depth': 2, 'size': 6,
+            'created_at': T0, 'newest_backup_id': 'c',
+            'newest_created_at': T0 + datetime.timedelta(minutes=3),
+            'statuses': {'available': 2, 'error': 1, 'creating': 1},
+        }, backup_chains.summary(chain))
+
+    def test_an_orphan(self):
+        chain, = chains.build([_row('a', 'gone'), _row('b', 'a', minute=1)])
+        self.assertTrue(backup_chains.summary(chain)['is_orphan'])
+
+    def test_member(self):
+        chain, = chains.build([_row('full'), _row('a', 'full', minute=1)])
+        self.assertEqual(
+            [{'id': 'full', 'name': 'backup full', 'parent_id': None,
+              'depth': 0, 'status': 'available', 'size': 1,
+              'created_at': T0, 'is_incremental': False,
+              'has_dependent_backups': True, 'deletable': False},
+             {'id': 'a', 'name': 'backup a', 'parent_id': 'full',
+              'depth': 1, 'status': 'available', 'size': 1,
+              'created_at': T0 + datetime.timedelta(minutes=1),
+              'is_incremental': True, 'has_dependent_backups': False,
+              'deletable': True}],
+            [backup_chains.member(m) for m in chain.members])
+
+
+class TestQueryValues(base.BaseTestCase):
+
+    def test_limit(self):
+        self.assertEqual(1, backup_chains._limit('1'))
+        self.assertEqual(1000, backup_chains._limit(1000))
+        for bad in ('0', '-1', 'abc', '1.5', ''):
+            error = self.assertRaises(webob.exc.HTTPBadRequest,
+                                      backup_chains._limit, bad)
+            self.assertIn('limit must be a positive integer', str(error))
+
+    def test_uuid(self):
+        good = '9d5a7c2e-6f0b-4e4c-8d1a-2b3c4d5e6f70'
+        self.assertEqual(good, backup_chains._uuid('backup_id', good))
+        error = self.assertRaises(webob.exc.HTTPBadRequest,
+                                  backup_chains._uuid, 'volume_id', 'x')
+        self.assertIn("volume_id 'x' is not a valid UUID", str(error))
+
+
+class TestEntryPoint(base.BaseTestCase):
+
+    def test_loaded_by_the_loader(self):
+        manager = extension.ExtensionManager(loader.NAMESPACE)
+        self.assertIs(backup_chains.Backup_chains,
+                      manager['backup_chains'].plugin)
