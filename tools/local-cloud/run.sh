@@ -9,6 +9,7 @@
 #
 #   tox -e tempest                        # what CI runs; all torn down after
 #   tox -e tempest -- --keep              # leave the cloud up after the tests
+#   tools/local-cloud/run.sh up           # start it, no tempest, keep it up
 #   tools/local-cloud/run.sh stop DIR     # stop a kept cloud, remove DIR
 #
 # The work folder (/tmp/cbe-cloud.*) is printed first and removed at the end
@@ -18,7 +19,8 @@
 # everything at any point, once.
 #
 # Environment: KS_PORT (15000), CINDER_PORT (18776), CINDER_API_WORKERS (2),
-# TEMPEST_REGEX, TEMPEST_EXCLUDE, CBE_KEEP_LOGS.
+# TEMPEST_REGEX, TEMPEST_EXCLUDE, CBE_KEEP_LOGS, CBE_CINDER_CONF_EXTRA (a
+# file of cinder.conf lines appended to the generated one).
 # Needs MariaDB and RabbitMQ on 127.0.0.1 (tools/test-setup.sh).
 set -euo pipefail
 
@@ -26,7 +28,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PASSWORD=cbe-secret
 
 usage() {
-    sed -n '10,12p' "$0" | sed 's/^# *//' >&2
+    sed -n '10,13p' "$0" | sed 's/^# *//' >&2
     exit 2
 }
 
@@ -98,8 +100,10 @@ if [ "${1:-}" = stop ]; then
     exit 0
 fi
 KEEP=""
+UP_ONLY=""
 case "${1:-}" in
     --keep) KEEP=1; shift ;;
+    up) KEEP=1; UP_ONLY=1; shift ;;
     "") ;;
     *) usage ;;
 esac
@@ -346,6 +350,11 @@ topics = $TOPIC
 [cinder_backup_ext]
 notification_drivers = messagingv2
 CONF
+# Jobs built on this cloud (billing, dashboard, chains) add or override
+# options: the last value of an option in the file wins.
+if [ -n "${CBE_CINDER_CONF_EXTRA:-}" ]; then
+    cat "$CBE_CINDER_CONF_EXTRA" >>"$WORK/cinder.conf"
+fi
 CINDER="--config-file $WORK/cinder.conf"
 cinder-manage $CINDER db sync
 cinder-backup-ext-manage $CINDER db sync
@@ -392,6 +401,14 @@ for _ in $(seq 60); do  # the scheduler must have heard from the backend
 done
 openstack volume backend pool list
 echo "cloud up in $(( $(date +%s) - started ))s"
+if [ -n "$UP_ONLY" ]; then
+    # For jobs that run their own checks on the cloud: the last line names
+    # the folder, whose cloud.env, clouds.yaml and openrc say the rest.
+    KEEP_UP=1
+    echo "Stop it with: $HERE/run.sh stop $WORK"
+    echo "CBE_CLOUD_DIR=$WORK"
+    exit 0
+fi
 
 # --- tempest ---------------------------------------------------------------
 cd "$WORK"
