@@ -51,22 +51,52 @@ from oslo_messaging.notify import notifier
 import sqlalchemy as sa
 from stevedore import driver
 
+from cinder_backup_ext.db import tables
 from cinder_backup_ext import opts
 
 LOG = logging.getLogger(__name__)
 
 NAMESPACE = 'oslo.messaging.notify.drivers'
 NAME = 'cinder_backup_ext'
-BACKUPS = sa.table('backups', sa.column('id'), sa.column('parent_id'))
+BACKUPS = tables.BACKUPS
+
+
+def _cinder_engine():
+    from cinder_backup_ext import compat
+    return compat.get_engine()
+
+
+def parent_id_from_cinder(backup_id):
+    """One primary-key read in Cinder's database; LookupError if absent."""
+    with _cinder_engine().connect() as conn:
+        row = conn.execute(sa.select(BACKUPS.c.parent_id)
+                           .where(BACKUPS.c.id == backup_id)).first()
+    if row is None:
+        raise LookupError('no backup %s in the database' % backup_id)
+    return row[0]
+
+
+def _why(exc, timeout):
+    """Why a lookup failed, in words: a timeout's own message is empty."""
+    if isinstance(exc, futures.TimeoutError):
+        return 'timed out after %g s' % timeout
+    name = type(exc).__name__
+    lines = str(exc).strip().splitlines()
+    return '%s: %s' % (name, lines[0]) if lines else name
 
 
 class ParentLookup(object):
-    """Reads a backup's parent_id: bounded in time, remembered, backed off."""
+    """Reads a backup's parent_id: bounded in time, remembered, backed off.
+
+    ``read`` does the actual read (Cinder's database by default); it runs
+    in a worker thread so that a database that never answers costs the
+    caller ``timeout`` seconds, not the driver's own connect timeout.
+    """
 
     CACHE_SIZE = 4096
 
-    def __init__(self, engine_factory, timeout, backoff):
-        self._engine_factory = engine_factory
+    def __init__(self, read, timeout, backoff):
+        self._read = read
         self._timeout = timeout
         self._backoff = backoff
         self._pool = futures.ThreadPoolExecutor(
@@ -74,14 +104,6 @@ class ParentLookup(object):
         self._known = collections.OrderedDict()
         self._lock = threading.Lock()
         self._resume_at = 0.0
-
-    def _read(self, backup_id):
-        with self._engine_factory().connect() as conn:
-            row = conn.execute(sa.select(BACKUPS.c.parent_id)
-                               .where(BACKUPS.c.id == backup_id)).first()
-        if row is None:
-            raise LookupError('no backup %s in the database' % backup_id)
-        return row[0]
 
     def __call__(self, backup_id):
         """The parent_id; raises LookupError when it cannot be had in time."""
@@ -97,12 +119,13 @@ class ParentLookup(object):
         except Exception as exc:
             with self._lock:
                 self._resume_at = time.monotonic() + self._backoff
+            why = _why(exc, self._timeout)
             LOG.warning('cinder-backup-ext: cannot read parent_id of backup '
-                        '%(id)s (%(exc)s); backup notifications lacking it '
-                        'are forwarded unchanged for %(backoff)ss.',
-                        {'id': backup_id, 'exc': exc or type(exc).__name__,
+                        '%(id)s (%(why)s); backup notifications lacking it '
+                        'are forwarded unchanged for %(backoff)gs.',
+                        {'id': backup_id, 'why': why,
                          'backoff': self._backoff})
-            raise LookupError(str(exc))
+            raise LookupError(why)
         with self._lock:
             self._known[backup_id] = parent_id
             while len(self._known) > self.CACHE_SIZE:
@@ -110,15 +133,16 @@ class ParentLookup(object):
         return parent_id
 
 
-def _cinder_engine():
-    from cinder_backup_ext import compat
-    return compat.get_engine()
-
-
 class BackupNotifyDriver(notifier.Driver):
-    """Enriches backup notifications, then hands them to the real drivers."""
+    """Enriches backup notifications, then hands them to the real drivers.
 
-    def __init__(self, conf, topics, transport):
+    oslo.messaging builds it with (conf, topics, transport);
+    ``read_parent_id`` replaces the read of Cinder's database (tests,
+    embedders).
+    """
+
+    def __init__(self, conf, topics, transport,
+                 read_parent_id=parent_id_from_cinder):
         super().__init__(conf, topics, transport)
         opts.register_opts(conf)
         group = conf[opts.GROUP]
@@ -131,7 +155,7 @@ class BackupNotifyDriver(notifier.Driver):
                 invoke_kwds={'topics': topics, 'transport': transport}).driver
             for name in names]
         self._parent_of = ParentLookup(
-            _cinder_engine, group.notification_lookup_timeout,
+            read_parent_id, group.notification_lookup_timeout,
             group.notification_lookup_backoff)
 
     def notify(self, ctxt, message, priority, retry):

@@ -17,30 +17,43 @@
     cinder-backup-ext-manage --config-file ... db downgrade base
     cinder-backup-ext-manage --config-file ... backups check-dependents [--fix]
 
-It reads Cinder's own ``[database] connection``. Every failure ends with
-one line on stderr and exit status 1; a migration that fails leaves no
-revision recorded, so the next ``db sync`` starts it again.
+It reads Cinder's own ``[database]`` options (``cmd/database.py``). Every
+failure ends with one line on stderr and exit status 1; a migration that
+fails leaves no revision recorded, so the next ``db sync`` starts it again.
+``backups check-dependents`` exits 3 when it finds drift it did not fix,
+so that a monitoring check can run it.
 """
 
+import argparse
 import sys
 
 from alembic import util as alembic_util
 from oslo_config import cfg
-from oslo_db import options as db_options
+from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
+from cinder_backup_ext.cmd import database
 from cinder_backup_ext.db import dependents_check
 from cinder_backup_ext.db import migration
 
 CONF = cfg.CONF
 PROG = 'cinder-backup-ext-manage'
+EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 3
+CHECK_EPILOG = """exit status:
+  %d  every counter agrees with the live children (or --fix corrected all)
+  %d  an error (one line on stderr)
+  %d  drifted counters were found and not fixed (run with --fix)
+""" % (EXIT_OK, EXIT_ERROR, EXIT_DRIFT)
 
 
 def db_sync(engine):
     before = migration.version(engine)
-    migration.upgrade(engine)
+    rebuilt = migration.upgrade(engine)
     after = migration.version(engine)
-    if before == after:
+    if rebuilt:
+        print('Database at revision %s, but its index was missing; '
+              'rebuilt it.' % after)
+    elif before == after:
         print('Database already at revision %s; nothing to do.' % after)
     else:
         print('Database upgraded from %s to %s.' % (before, after))
@@ -69,6 +82,8 @@ def check_dependents(engine):
     elif not fix:
         print('%d backup(s) drifted; run with --fix to correct them.'
               % drifted)
+        return EXIT_DRIFT
+    return EXIT_OK
 
 
 def _add_parsers(subparsers):
@@ -82,9 +97,11 @@ def _add_parsers(subparsers):
 
     backups = subparsers.add_parser('backups').add_subparsers(dest='action')
     backups.required = True
-    check = backups.add_parser('check-dependents',
-                               help='compare num_dependent_backups with the '
-                                    'live children; dry run by default')
+    check = backups.add_parser(
+        'check-dependents', epilog=CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help='compare num_dependent_backups with the live children; dry '
+             'run by default')
     check.add_argument('--fix', action='store_true',
                        help='correct the drifted counters')
     check.add_argument('--batch-size', type=int, default=1000)
@@ -93,32 +110,30 @@ def _add_parsers(subparsers):
 
 def _reason(exc):
     """The one line an operator needs from a driver's exception."""
+    exc = getattr(exc, 'inner_exception', None) or exc  # oslo.db's wrapper
     orig = getattr(exc, 'orig', None) or exc
     text = str(orig).strip().splitlines()
     return text[0] if text else type(orig).__name__
 
 
 def main(argv=None):
-    db_options.set_defaults(CONF)
+    database.log_to_stderr(PROG)
+    database.register_opts(CONF)
     CONF.register_cli_opt(cfg.SubCommandOpt(
         'category', title='commands', handler=_add_parsers))
     try:
         CONF(sys.argv[1:] if argv is None else argv, project='cinder',
              prog=PROG)
-        url = CONF.database.connection
-        if not url:
-            raise ValueError('no [database] connection in the '
-                             'configuration files')
-        engine = sa.create_engine(url)
+        engine = database.engine(CONF)
         try:
-            CONF.category.func(engine)
+            return CONF.category.func(engine) or EXIT_OK
         finally:
             engine.dispose()
     except (cfg.Error, ValueError, migration.NotCinderDatabase,
-            alembic_util.CommandError, sa.exc.SQLAlchemyError) as exc:
+            alembic_util.CommandError, sa.exc.SQLAlchemyError,
+            db_exc.DBError) as exc:
         print('%s: error: %s' % (PROG, _reason(exc)), file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_ERROR
 
 
 if __name__ == '__main__':

@@ -18,14 +18,15 @@ counter, which drifts from the rows its delete check counts (see
 live backup with its live children and, when asked, sets the counter to the
 real count, one transaction per batch of parents.
 
-The table is declared here by name and columns, without importing Cinder,
-so that the manage command can run before Cinder's modules are configured.
+The table comes from ``tables.py``, not Cinder's models, so that the
+manage command can run before Cinder's modules are configured.
 """
 
 import sqlalchemy as sa
 
-BACKUPS = sa.table('backups', sa.column('id'), sa.column('parent_id'),
-                   sa.column('deleted'), sa.column('num_dependent_backups'))
+from cinder_backup_ext.db import tables
+
+BACKUPS = tables.BACKUPS
 
 
 def _drift_in(conn, after, batch_size):

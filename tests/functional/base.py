@@ -29,12 +29,6 @@ import os
 import sys
 import time
 
-import fixtures
-from oslo_config import cfg
-from sqlalchemy import event
-
-import oslo_messaging
-
 from cinder.backup.drivers import posix  # noqa: F401 (its options)
 from cinder.backup import manager as backup_manager
 from cinder import policy
@@ -44,6 +38,10 @@ from cinder.tests.functional.api import client
 from cinder.tests.functional import functional_helpers
 from cinder.tests.unit import test as cinder_test
 from cinder.volume import volume_utils
+import fixtures
+from oslo_config import cfg
+import oslo_messaging
+from sqlalchemy import event
 
 from cinder_backup_ext import compat
 

@@ -15,12 +15,15 @@
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import fixtures
 import sqlalchemy as sa
 
 from cinder_backup_ext.db import migration
+from cinder_backup_ext.db import parent_index
+from cinder_backup_ext.db import tables
 from tests.functional import databases
 
 MANAGE = [sys.executable, '-m', 'cinder_backup_ext.cmd.manage']
@@ -33,13 +36,20 @@ class _Commands(object):
         return self.engine.url.set(**changes).render_as_string(
             hide_password=False)
 
-    def run_command(self, command, args, connection=None, extra=''):
+    def run_command(self, command, args, connection=None, extra='',
+                    database='', sections=''):
+        """Run ``command`` on a cinder.conf of these parts.
+
+        ``extra`` goes in [DEFAULT], ``database`` in [database] after the
+        connection, ``sections`` (whole sections) at the end.
+        """
         conf = os.path.join(self.useFixture(fixtures.TempDir()).path,
                             'cinder.conf')
         with open(conf, 'w') as f:
             f.write('[DEFAULT]\n%s\n[database]\n' % extra)
             if connection is not None:
                 f.write('connection = %s\n' % connection)
+            f.write('%s\n%s\n' % (database, sections))
         env = dict(os.environ, PYTHONWARNINGS='ignore')
         return subprocess.run(command + ['--config-file', conf] + args,
                               capture_output=True, text=True, env=env)
@@ -70,6 +80,12 @@ class ManageTests(_Commands):
         self.assertIn('upgraded', result.stdout)
         self.assertIn('nothing to do',
                       self.manage('db', 'sync', connection=url).stdout)
+        with self.engine.begin() as conn:  # lost behind our back
+            conn.execute(sa.text('DROP INDEX %s%s' % (
+                parent_index.NAME,
+                ' ON backups' if conn.dialect.name == 'mysql' else '')))
+        self.assertIn('index was missing; rebuilt',
+                      self.manage('db', 'sync', connection=url).stdout)
         self.assertEqual(migration.head(), self.manage(
             'db', 'version', connection=url).stdout.strip())
         self.assertEqual(0, self.manage('db', 'downgrade', 'base',
@@ -85,9 +101,26 @@ class ManageTests(_Commands):
             (('db', 'downgrade', 'nope'), self.url(), "can't locate"),
         ]
         for args, connection, words in cases:
-            result = self.manage(*args, connection=connection)
+            # Without retries: oslo.db's default is 10 tries 10 s apart.
+            result = self.manage(*args, connection=connection,
+                                 database='max_retries = 0')
             self.assertFailsInOneLine(result, words)
         self.assertIsNone(migration.version(self.engine))
+
+    def test_connection_parameters_reach_the_driver(self):
+        # TLS settings live in connection_parameters; demanding a CA file
+        # that does not exist must fail, where a bare engine connects.
+        parameters = {
+            'postgresql': 'sslmode=verify-full&sslrootcert=/nonexistent/ca',
+            'mysql': 'ssl_verify_cert=true&ssl_ca=/nonexistent/ca',
+        }[self.engine.dialect.name]
+        result = self.manage('db', 'version', connection=self.url(),
+                             database='max_retries = 0\n'
+                                      'connection_parameters = ' + parameters)
+        self.assertEqual(1, result.returncode, result.stdout)
+        self.assertNotIn('None', result.stdout)
+        last = result.stderr.strip().splitlines()[-1].lower()
+        self.assertTrue('ssl' in last or '/nonexistent/ca' in last, last)
 
     def test_missing_config_file(self):
         result = subprocess.run(MANAGE + ['--config-file', '/nonexistent',
@@ -101,31 +134,48 @@ class ManageTests(_Commands):
         rows, children = databases.chain_rows(500)
         databases.insert(self.engine, rows)
         victim = sorted(children)[7]
-        backups = sa.table('backups', sa.column('id'),
-                           sa.column('num_dependent_backups'))
+        backups = tables.BACKUPS
+        url = self.url()
+        agreeing = self.manage('backups', 'check-dependents',
+                               connection=url)
+        self.assertEqual(0, agreeing.returncode, agreeing.stderr)
+        self.assertIn('agrees', agreeing.stdout)
         with self.engine.begin() as conn:
             conn.execute(backups.update().where(backups.c.id == victim)
                          .values(num_dependent_backups=9))
             before = dict(conn.execute(sa.select(
                 backups.c.id, backups.c.num_dependent_backups)).all())
-        url = self.url()
         dry = self.manage('backups', 'check-dependents', '--batch-size',
                           '64', connection=url)
-        self.assertEqual(0, dry.returncode, dry.stderr)
+        # Drift found and left alone: the status a monitoring check reads.
+        self.assertEqual(3, dry.returncode, dry.stderr)
         listed = [line for line in dry.stdout.splitlines()
                   if 'num_dependent_backups=' in line]
         self.assertEqual(['%s num_dependent_backups=9 live children=%d'
                           % (victim, children[victim])], listed)
         fixed = self.manage('backups', 'check-dependents', '--fix',
                             connection=url)
+        self.assertEqual(0, fixed.returncode, fixed.stderr)
         self.assertIn('(fixed)', fixed.stdout)
         with self.engine.connect() as conn:
             after = dict(conn.execute(sa.select(
                 backups.c.id, backups.c.num_dependent_backups)).all())
         before[victim] = children[victim]
         self.assertEqual(before, after)
-        self.assertIn('agrees', self.manage(
-            'backups', 'check-dependents', connection=url).stdout)
+        again = self.manage('backups', 'check-dependents', connection=url)
+        self.assertEqual(0, again.returncode, again.stderr)
+        self.assertIn('agrees', again.stdout)
+
+    def test_check_dependents_help_lists_the_exit_statuses(self):
+        result = subprocess.run(
+            MANAGE + ['backups', 'check-dependents', '--help'],
+            capture_output=True, text=True,
+            env=dict(os.environ, PYTHONWARNINGS='ignore'))
+        self.assertEqual(0, result.returncode, result.stderr)
+        epilog = result.stdout.split('exit status:', 1)[1]
+        for status, words in (('0', 'agrees'), ('1', 'error'),
+                              ('3', 'not fixed')):
+            self.assertRegex(epilog, r'\n +%s +[^\n]*%s' % (status, words))
 
     def test_upgrade_check(self):
         extra = ('osapi_volume_extension = '
@@ -140,6 +190,55 @@ class ManageTests(_Commands):
         after = self.run_command(STATUS, ['upgrade', 'check'],
                                  connection=self.url(), extra=extra)
         self.assertEqual(0, after.returncode, after.stdout)
+        self.assertNotIn('Warning', after.stdout)
+
+        # The hook enabled, but forwarding to nothing: a warning (exit 1).
+        for inner in ('noop', ''):
+            result = self.run_command(
+                STATUS, ['upgrade', 'check'], connection=self.url(),
+                extra=extra, sections=(
+                    '[oslo_messaging_notifications]\n'
+                    'driver = cinder_backup_ext\n'
+                    '[cinder_backup_ext]\n'
+                    'notification_drivers = %s\n' % inner))
+            self.assertEqual(1, result.returncode, result.stdout)
+            # The table wraps long details: compare the words.
+            notifier = ' '.join(result.stdout.split(
+                'Check: Notifier hook', 1)[1].replace('|', ' ').split())
+            self.assertIn('Result: Warning', notifier)
+            self.assertIn('nothing is sent anywhere', notifier)
+        result = self.run_command(
+            STATUS, ['upgrade', 'check'], connection=self.url(),
+            extra=extra, sections=(
+                '[oslo_messaging_notifications]\n'
+                'driver = cinder_backup_ext\n'
+                '[cinder_backup_ext]\n'
+                'notification_drivers = noop, messagingv2\n'))
+        self.assertEqual(0, result.returncode, result.stdout)
+
+
+# MariaDB only: oslo.db retries only the errors it recognises as
+# connection errors, and libpq 14+ words a refused connection in a way it
+# does not, so a PostgreSQL URL fails at once whatever max_retries says.
+@databases.for_each_engine(engines=('mysql',))
+class RetryTests(_Commands):
+
+    def test_retries_are_honoured(self):
+        # oslo.db tries the connection max_retries times, retry_interval
+        # apart; a bare SQLAlchemy engine fails at once.
+        started = time.monotonic()
+        result = self.manage(
+            'db', 'version', connection=self.url(host='127.0.0.1', port=1),
+            database='max_retries = 2\nretry_interval = 1')
+        self.assertGreaterEqual(time.monotonic() - started, 2)
+        self.assertEqual(1, result.returncode, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(3, len(lines), result.stderr)
+        for line in lines[:2]:
+            self.assertRegex(line, '^cinder-backup-ext-manage: warning: SQL '
+                             'connection failed. [0-9]+ attempts left.$')
+        self.assertTrue(lines[2].startswith(
+            'cinder-backup-ext-manage: error: '), result.stderr)
 
 
 @databases.for_each_engine

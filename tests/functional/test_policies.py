@@ -12,10 +12,11 @@
 
 """The flag rule, evaluated by Cinder's own enforcer, rules and context."""
 
-from oslo_config import cfg
-from oslo_policy import policy as oslo_policy
+import os
+import tempfile
 
 from cinder import context
+from cinder import policies as cinder_policies
 from cinder import policy
 
 from cinder_backup_ext import compat
@@ -51,8 +52,26 @@ class TestShowFlagsRule(base.ConfiguredCinder):
         # Without re-registration this raises PolicyNotRegistered.
         self.assertTrue(self.allowed(['reader']))
 
-    def test_rule_is_namespaced(self):
-        cinder_rules = oslo_policy.Enforcer(cfg.CONF)
-        policy.register_rules(cinder_rules)
-        self.assertNotIn(policies.SHOW_FLAGS, cinder_rules.registered_rules)
-        self.assertTrue(policies.SHOW_FLAGS.startswith('cinder_backup_ext:'))
+    def test_overridden_in_cinders_policy_file_without_touching_cinder(self):
+        # The operator writes our rule in Cinder's own policy file, under
+        # our namespace; Cinder's rule for the same reads stays as it was.
+        with tempfile.NamedTemporaryFile('w', suffix='.yaml',
+                                         delete=False) as f:
+            f.write('"%s": "role:admin"\n' % policies.SHOW_FLAGS)
+        self.addCleanup(os.remove, f.name)
+        policy_file = f.name
+        self.override_config('policy_file', policy_file, group='oslo_policy')
+        policy.reset()
+        self.assertFalse(self.allowed(['member', 'reader']))
+        self.assertTrue(self.allowed(['admin', 'member', 'reader']))
+        ctxt = context.RequestContext('u1', 'p1', roles=['member', 'reader'])
+        self.assertTrue(ctxt.authorize('backup:get', fatal=False,
+                                       target={'project_id': 'p1'}))
+
+    def test_no_rule_shadows_one_of_cinders(self):
+        cinder_rules = {rule.name for rule in cinder_policies.list_rules()}
+        self.assertIn('backup:get', cinder_rules)  # the list is Cinder's
+        for rule in policies.list_rules():
+            self.assertTrue(rule.name.startswith('cinder_backup_ext:'),
+                            rule.name)
+            self.assertNotIn(rule.name, cinder_rules)

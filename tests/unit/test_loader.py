@@ -40,15 +40,27 @@ class TestLoad(base.BaseTestCase):
             level=logging.INFO, format='%(levelname)s %(message)s'))
         self.ext_mgr = mock.Mock()
 
-    def load(self, *plugins):
-        fake = extension.ExtensionManager.make_test_instance(
-            [extension.Extension(name, None, plugin, None)
-             for name, plugin in plugins])
-        with mock.patch.object(extension, 'ExtensionManager',
-                               return_value=fake) as manager:
-            loader.load(self.ext_mgr)
-        self.assertEqual(loader.NAMESPACE,
-                         manager.call_args.kwargs['namespace'])
+    def load(self, *plugins, broken=()):
+        """Run load() on these (name, class) plugins.
+
+        ``broken`` names entry points that fail to import: the factory
+        reports them the way stevedore does, through the callback.
+        """
+        def manager(namespace, invoke_on_load, on_load_failure_callback):
+            self.assertEqual(loader.NAMESPACE, namespace)
+            fake = extension.ExtensionManager.make_test_instance(
+                [extension.Extension(name, None, plugin, None)
+                 for name, plugin in plugins])
+            for name in broken:
+                entrypoint = mock.Mock(value='cinder_backup_ext.api.%s:X'
+                                       % name)
+                entrypoint.name = name
+                on_load_failure_callback(
+                    fake, entrypoint,
+                    ImportError('No module named %s' % name))
+            return fake
+
+        loader.load(self.ext_mgr, extension_manager=manager)
 
     def test_registers_every_extension(self):
         self.load(('one', _Registers), ('two', _Registers))
@@ -62,13 +74,11 @@ class TestLoad(base.BaseTestCase):
         self.assertIn('cinder moved something', self.log.output)
 
     def test_an_unimportable_extension_is_an_error(self):
-        entrypoint = mock.Mock(value='cinder_backup_ext.api.gone:Gone')
-        entrypoint.name = 'gone'
-        loader._import_failed(None, entrypoint,
-                              ImportError('No module named gone'))
-        self.assertIn('gone', self.log.output)
-        self.assertIn('No module named gone', self.log.output)
-        self.assertTrue(self.log.output.startswith('ERROR'))
+        self.load(('good', _Registers), broken=('gone',))
+        self.assertEqual(1, self.ext_mgr.register.call_count)
+        self.assertIn('ERROR cinder-backup-ext: cannot import API extension '
+                      'gone (cinder_backup_ext.api.gone:X): No module named '
+                      'gone', self.log.output)
 
     def test_the_real_entry_point_is_registered(self):
         names = extension.ExtensionManager(loader.NAMESPACE).names()

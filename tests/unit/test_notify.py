@@ -70,11 +70,8 @@ class TestDriver(base.BaseTestCase):
                          notification_drivers=['test'],
                          notification_lookup_timeout=timeout,
                          notification_lookup_backoff=backoff)
-        driver = notify.BackupNotifyDriver(conf, ['notifications'], None)
-        lookup = notify.ParentLookup(None, timeout, backoff)
-        lookup._read = lookups
-        driver._parent_of = lookup
-        return driver
+        return notify.BackupNotifyDriver(conf, ['notifications'], None,
+                                         read_parent_id=lookups)
 
     def sent(self, msg):
         before = copy.deepcopy(msg)
@@ -120,7 +117,12 @@ class TestDriver(base.BaseTestCase):
             self.assertEqual(msg, self.sent(msg))
         self.assertEqual(1, len(self.lookups.calls))
         self.assertIn('WARNING', self.log.output)
-        self.assertIn('database is gone', self.log.output)
+        self.assertIn('(RuntimeError: database is gone)', self.log.output)
+
+    def test_an_error_without_a_message_is_named(self):
+        self.lookups.error = KeyError()
+        self.sent(message(backup_id=CHILD))
+        self.assertIn('backup %s (KeyError)' % CHILD, self.log.output)
 
     def test_slow_lookup_is_cut_short(self):
         self.driver = self.make_driver(_Lookups({CHILD: PARENT}, delay=2),
@@ -129,6 +131,8 @@ class TestDriver(base.BaseTestCase):
         msg = message(backup_id=CHILD)
         self.assertEqual(msg, self.sent(msg))
         self.assertLess(time.monotonic() - started, 1.5)
+        self.assertIn('backup %s (timed out after 0.1 s)' % CHILD,
+                      self.log.output)
 
     def test_lookups_resume_after_the_backoff(self):
         lookups = _Lookups(error=RuntimeError('down'))
@@ -143,5 +147,16 @@ class TestDriver(base.BaseTestCase):
     def test_does_not_forward_to_itself(self):
         self.conf.config(group='cinder_backup_ext',
                          notification_drivers=['cinder_backup_ext', 'test'])
-        driver = notify.BackupNotifyDriver(self.conf.conf, ['n'], None)
-        self.assertEqual(1, len(driver._drivers))
+        self.driver = notify.BackupNotifyDriver(
+            self.conf.conf, ['n'], None, read_parent_id=self.lookups)
+        # sent() asserts that exactly one copy reached the test driver.
+        got = self.sent(message(backup_id=CHILD))
+        self.assertEqual(PARENT, got['payload']['parent_id'])
+
+    def test_forwards_to_every_inner_driver(self):
+        self.conf.config(group='cinder_backup_ext',
+                         notification_drivers=['test', 'test'])
+        driver = notify.BackupNotifyDriver(
+            self.conf.conf, ['n'], None, read_parent_id=self.lookups)
+        driver.notify({}, message(backup_id=CHILD), 'INFO', -1)
+        self.assertEqual(2, len(_impl_test.NOTIFICATIONS))

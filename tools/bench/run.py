@@ -38,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
 URLS = {
     'sqlite': None,  # a file in a temporary directory
@@ -74,43 +73,26 @@ def _scratch_database(engine_name, name, tmp):
     return url
 
 
-def _backup_rows(count, seed, deleted_fraction=0.1):
-    """Chains of depth 1-5 under a few volumes, as Cinder writes them."""
+def _backup_rows(count, seed):
+    """The tests' backup chains, with what Cinder's API needs to list them.
+
+    ``tests.functional.databases`` is imported here, not at the top: it
+    loads Cinder's modules, which must wait for the configuration.
+    """
     import datetime
-    rng = random.Random(seed)
+
+    from tests.functional import databases
+    rows, _children = databases.chain_rows(count, seed=seed)
     now = datetime.datetime(2026, 11, 1)
-    rows = []
-    while len(rows) < count:
-        volume_id = str(uuid.UUID(int=rng.getrandbits(128)))
-        parent = None
-        for depth in range(rng.randint(1, 5)):
-            if len(rows) >= count:
-                break
-            backup_id = str(uuid.UUID(int=rng.getrandbits(128)))
-            rows.append({
-                'id': backup_id, 'volume_id': volume_id,
-                'parent_id': parent, 'project_id': PROJECT,
-                'user_id': USER, 'status': 'available',
-                'deleted': rng.random() < deleted_fraction,
-                'availability_zone': 'nova', 'size': 1, 'object_count': 4,
-                'container': 'backups', 'service':
-                'cinder.backup.drivers.posix.PosixBackupDriver',
-                'host': 'bench', 'num_dependent_backups': 0,
-                'created_at': now + datetime.timedelta(seconds=len(rows)),
-                'data_timestamp': now, 'fail_reason': None,
-                'display_name': 'b%d' % len(rows),
-            })
-            parent = backup_id
+    for number, row in enumerate(rows):
+        row.update(
+            project_id=PROJECT, user_id=USER, availability_zone='nova',
+            size=1, object_count=4, container='backups',
+            service='cinder.backup.drivers.posix.PosixBackupDriver',
+            host='bench', created_at=now + datetime.timedelta(seconds=number),
+            data_timestamp=now, fail_reason=None,
+            display_name='b%d' % number)
     return rows
-
-
-def _insert(engine, rows, chunk=5000):
-    import sqlalchemy as sa
-
-    from cinder_backup_ext import compat
-    for start in range(0, len(rows), chunk):
-        with engine.begin() as conn:
-            conn.execute(sa.insert(compat.BACKUPS), rows[start:start + chunk])
 
 
 def _apps(paste_ini):
@@ -220,7 +202,7 @@ def worker(args):
     engine = compat.get_engine()
     compat.db_sync(engine)
     rows = _backup_rows(args.rows, args.seed)
-    _insert(engine, rows)
+    databases.insert(engine, rows)
     _analyze(engine)
     apps = _apps(paste_ini)
 
@@ -270,8 +252,9 @@ def worker(args):
     compat.db_sync(count_engine)
     started = time.perf_counter()
     if args.engine == 'sqlite':
-        _insert(count_engine, _backup_rows(args.count_rows, args.seed + 1),
-                chunk=20000)
+        databases.insert(count_engine,
+                         _backup_rows(args.count_rows, args.seed + 1),
+                         chunk=20000)
     else:
         databases.fill(count_engine, args.count_rows)
     fill_time = time.perf_counter() - started

@@ -20,10 +20,9 @@ reads and restores them like any block device, without iSCSI or LVM.
 import os
 import shutil
 
+from cinder.volume import driver
 from oslo_config import cfg
 from oslo_log import log as logging
-
-from cinder.volume import driver
 
 LOG = logging.getLogger(__name__)
 
