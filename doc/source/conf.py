@@ -44,5 +44,5 @@ openstackdocs_pdf_link = False
 # -- Options for HTML output ----------------------------------------------
 
 html_theme = 'openstackdocs'
-html_static_path = []
+html_static_path = ['_static']
 html_title = 'cinder-backup-ext'

@@ -112,7 +112,7 @@ class ManageTests(_Commands):
         # that does not exist must fail, where a bare engine connects.
         parameters = {
             'postgresql': 'sslmode=verify-full&sslrootcert=/nonexistent/ca',
-            'mysql': 'ssl_verify_cert=true&ssl_ca=/nonexistent/ca',
+            'mysql': 'ssl_ca=/nonexistent/ca',
         }[self.engine.dialect.name]
         result = self.manage('db', 'version', connection=self.url(),
                              database='max_retries = 0\n'
@@ -120,7 +120,9 @@ class ManageTests(_Commands):
         self.assertEqual(1, result.returncode, result.stdout)
         self.assertNotIn('None', result.stdout)
         last = result.stderr.strip().splitlines()[-1].lower()
-        self.assertTrue('ssl' in last or '/nonexistent/ca' in last, last)
+        # PyMySQL does not name the missing CA file; it is the only file.
+        self.assertTrue(any(words in last for words in (
+            'ssl', '/nonexistent/ca', 'no such file')), last)
 
     def test_missing_config_file(self):
         result = subprocess.run(MANAGE + ['--config-file', '/nonexistent',

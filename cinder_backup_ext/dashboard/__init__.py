@@ -1,0 +1,19 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Horizon plugin: backup chains in Project -> Volumes -> Backups.
+
+Install with ``pip install cinder-backup-ext[dashboard]`` into Horizon's
+environment and copy ``enabled/_1330_project_backups_panel.py`` into
+``openstack_dashboard/local/enabled/`` (see README.md). Only this package
+imports Horizon and Django; the rest of cinder_backup_ext never does.
+"""

@@ -1,0 +1,288 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What the dashboard knows about a backup's chain, without Django.
+
+The backups table and the detail page decide from two sources:
+
+- the flags in Cinder's backup body (``is_incremental``,
+  ``has_dependent_backups``), which cinderclient keeps in the resource's
+  raw body at every microversion Horizon asks for (3.18 for show, 3.45 for
+  the paged list); absent when the policy rule hides them;
+- the ``os-backup-chains`` resource (one GET per chain), for the number
+  of backups that depend on one, the parent, the children and the tree.
+
+Everything here is plain Python so that it is tested without Horizon.
+"""
+
+import time
+
+from cinder_backup_ext import chains
+
+#: Statuses of a dependent that will change without the user doing
+#: anything: the row of its ancestor is polled until they settle.
+TRANSIENT_STATUSES = frozenset(['deleting', 'creating', 'restoring'])
+
+
+def flag(backup, name):
+    """``True``/``False`` as Cinder sent it, ``None`` when it is absent.
+
+    ``backup`` is Horizon's ``VolumeBackup`` wrapper (its ``_attrs`` do not
+    list the flags), a cinderclient ``Backup`` or a plain mapping. The raw
+    body is read rather than the resource's attributes: a cinderclient
+    resource may lazy-load a missing attribute with another GET.
+    """
+    resource = getattr(backup, '_apiresource', backup)
+    info = getattr(resource, '_info', resource)
+    if isinstance(info, dict):
+        value = info.get(name)
+    else:
+        value = getattr(resource, name, None)
+    return value if isinstance(value, bool) else None
+
+
+class Chain(object):
+    """The body of ``GET os-backup-chains/{id}`` (its ``backup_chain``)."""
+
+    def __init__(self, body):
+        self.body = body
+        self.members = list(body.get('backups') or [])
+        self.by_id = {member['id']: member for member in self.members}
+        rows = [dict(member, created_at=member.get('created_at') or '')
+                for member in self.members]
+        built = chains.build(rows)
+        self._tree = built[0] if len(built) == 1 else None
+        self._children = {}
+        for member in self.members:
+            if member.get('parent_id') in self.by_id:
+                self._children.setdefault(member['parent_id'], []).append(
+                    member)
+
+    @property
+    def ids(self):
+        return frozenset(self.by_id)
+
+    def parent(self, backup_id):
+        member = self.by_id.get(backup_id) or {}
+        return self.by_id.get(member.get('parent_id'))
+
+    def children(self, backup_id):
+        return list(self._children.get(backup_id, ()))
+
+    def descendants(self, backup_id):
+        """Every backup made from this one, leaf-first (itself excluded)."""
+        if self._tree is not None and backup_id in self._tree.ids:
+            return [self.by_id[i] for i in self._tree.delete_order(backup_id)
+                    if i != backup_id]
+        # Not one tree (a corrupt table): walk the children.
+        order, stack = [], list(self.children(backup_id))
+        seen = {backup_id}
+        while stack:
+            member = stack.pop()
+            if member['id'] in seen:
+                continue
+            seen.add(member['id'])
+            order.append(member)
+            stack.extend(self.children(member['id']))
+        return order[::-1]
+
+    def pending(self, backup_id):
+        """A dependent is still changing (being deleted, created ...)."""
+        return any(member.get('status') in TRANSIENT_STATUSES
+                   for member in self.descendants(backup_id))
+
+
+class Info(object):
+    """What the dashboard shows and decides for one backup."""
+
+    def __init__(self, backup_id, status=None, created_at=None,
+                 is_incremental=None, has_dependents=None, chain=None):
+        self.id = backup_id
+        self.status = status
+        self.created_at = created_at or ''
+        #: From Cinder's body; None when the policy hides them.
+        self.is_incremental = is_incremental
+        self.has_dependents = has_dependents
+        #: The Chain holding this backup, None when it could not be read.
+        self.chain = chain
+
+    @property
+    def dependents(self):
+        """The backups that depend on this one, leaf-first; None: unknown."""
+        if self.chain is not None and self.id in self.chain.ids:
+            return self.chain.descendants(self.id)
+        if self.has_dependents is False:
+            return []
+        return None
+
+    @property
+    def blocked(self):
+        """Cinder would refuse the delete: backups depend on this one.
+
+        The flag decides when it is there (it is computed from the same
+        rows as Cinder's delete check); without it, the chain does.
+        """
+        if self.has_dependents is not None:
+            return self.has_dependents
+        dependents = self.dependents
+        return bool(dependents) if dependents is not None else False
+
+    @property
+    def dependents_count(self):
+        """How many backups must go first; None when not known."""
+        dependents = self.dependents
+        if dependents is None:
+            return None
+        return len(dependents)
+
+    @property
+    def pending(self):
+        return bool(self.chain is not None and self.id in self.chain.ids
+                    and self.chain.pending(self.id))
+
+
+def from_backup(backup):
+    """An Info from a backup as Horizon lists it, without chain."""
+    return Info(getattr(backup, 'id', None),
+                status=getattr(backup, 'status', None),
+                created_at=getattr(backup, 'created_at', None),
+                is_incremental=flag(backup, 'is_incremental'),
+                has_dependents=flag(backup, 'has_dependent_backups'))
+
+
+def attach_chains(infos, get_chain):
+    """Give each Info whose flag says it has dependents its chain.
+
+    One GET per chain: the members of a chain read for one backup serve
+    the others. The reading stops at the first chain that ``get_chain``
+    cannot read (it returns None: the resource is missing, or the policy
+    denies it); those Infos keep ``chain = None``.
+    """
+    chains_read = []
+    for info in infos:
+        if not info.has_dependents:
+            continue
+        chain = next((c for c in chains_read if info.id in c.ids), None)
+        if chain is None:
+            chain = get_chain(info.id)
+            if chain is None:
+                return
+            chains_read.append(chain)
+        info.chain = chain
+
+
+# --- deleting a selection ---------------------------------------------------
+
+class Refusal(object):
+    """Why one selected backup is not deleted (``kind`` and details)."""
+
+    #: Backups outside the selection depend on it (``others``: the members).
+    UNSELECTED_DEPENDENTS = 'unselected-dependents'
+    #: A selected dependent cannot be deleted (``others``: those).
+    DEPENDENT_REFUSED = 'dependent-refused'
+    #: Its dependents were deleted but are not gone yet (``others``).
+    STILL_DELETING = 'still-deleting'
+    #: Its status does not allow a delete (``status``).
+    STATUS = 'status'
+    #: Cinder says backups depend on it; which is not known (no chain).
+    HAS_DEPENDENTS = 'has-dependents'
+
+    def __init__(self, kind, others=(), status=None):
+        self.kind = kind
+        self.others = list(others)
+        self.status = status
+
+    def __repr__(self):
+        return 'Refusal(%s, %s)' % (self.kind,
+                                    [o.get('id') for o in self.others])
+
+
+def plan(selected, deletable_statuses=chains.DELETABLE_STATUSES):
+    """Order a selection leaf-first, and set aside what cannot go.
+
+    ``selected`` are Infos. A backup is refused when its status does not
+    allow a delete, when a backup outside the selection depends on it, or
+    when one of its selected dependents is refused. Returns ``(order,
+    refused)``: ``order`` the Infos to delete, every dependent before the
+    backup it depends on; ``refused`` a dict id -> Refusal.
+    """
+    by_id = {info.id: info for info in selected}
+    refused = {}
+    for info in selected:
+        if info.status not in deletable_statuses:
+            refused[info.id] = Refusal(Refusal.STATUS, status=info.status)
+            continue
+        dependents = info.dependents
+        if dependents is None and info.has_dependents:
+            refused[info.id] = Refusal(Refusal.HAS_DEPENDENTS)
+            continue
+        outside = [m for m in dependents or () if m['id'] not in by_id]
+        if outside:
+            refused[info.id] = Refusal(Refusal.UNSELECTED_DEPENDENTS, outside)
+    # A refusal climbs to every selected ancestor; dependents lists are
+    # leaf-first, so one pass in order of fewest dependents settles it.
+    ranked = sorted(selected, key=lambda i: str(i.created_at), reverse=True)
+    ranked.sort(key=lambda i: len(i.dependents or ()))
+    for info in ranked:
+        if info.id in refused:
+            continue
+        blocked = [m for m in (info.dependents or ()) if m['id'] in refused]
+        if blocked:
+            refused[info.id] = Refusal(Refusal.DEPENDENT_REFUSED, blocked)
+    # A backup's dependents are a strict subset of its ancestor's: fewer
+    # dependents first is leaf-first. Unknown chains: newest first, as an
+    # incremental is always newer than its parent.
+    order = [info for info in ranked if info.id not in refused]
+    return order, refused
+
+
+def run(order, delete, exists, wait=30.0, interval=1.0,
+        sleep=time.sleep, clock=time.monotonic):
+    """Delete ``order`` (from ``plan``), each backup after its dependents.
+
+    Cinder deletes asynchronously and refuses a parent while a child row
+    is there, even one being deleted: before deleting a backup whose
+    dependents were deleted in this run, wait for them to be gone (until
+    ``wait`` seconds after the start of the run). ``delete(id)`` raises
+    on failure; ``exists(id)`` is False once a backup is gone.
+
+    Returns ``(deleted, failed, refused)``: the Infos deleted, a dict
+    id -> (Info, exception), and a dict id -> Refusal for the backups
+    whose dependents were still there at the deadline.
+    """
+    deadline = clock() + wait
+    deleted, failed, refused = [], {}, {}
+    done = set()
+    for info in order:
+        mine = [m for m in (info.dependents or ()) if m['id'] in done]
+        lost = [m for m in (info.dependents or ())
+                if m['id'] in failed or m['id'] in refused]
+        if lost:
+            refused[info.id] = Refusal(Refusal.DEPENDENT_REFUSED, lost)
+            continue
+        waiting = list(mine)
+        while waiting:
+            waiting = [m for m in waiting if exists(m['id'])]
+            if not waiting or clock() >= deadline:
+                break
+            sleep(min(interval, max(0.0, deadline - clock())))
+        if waiting:
+            refused[info.id] = Refusal(Refusal.STILL_DELETING, waiting)
+            continue
+        try:
+            delete(info.id)
+        except Exception as exc:
+            failed[info.id] = (info, exc)
+            continue
+        deleted.append(info)
+        done.add(info.id)
+    return deleted, failed, refused
