@@ -129,10 +129,35 @@ def _dicts(result):
     return [dict(row._mapping) for row in result]
 
 
+def unbounded_recursion(conn):
+    """Let this connection's recursive CTEs walk a chain of any length.
+
+    MariaDB stops a recursive CTE after ``max_recursive_iterations`` steps
+    (1000 by default) with a mere warning, so a chain deeper than that
+    would be cut short, its deepest member shown deletable; MySQL 8 fails
+    after ``cte_max_recursion_depth`` (also 1000). The walks here end by
+    themselves (``UNION`` drops a row met twice), so the session's limit
+    is lifted. Cinder runs no recursive CTE, for which the limit would
+    matter, on the pooled connection afterwards.
+    """
+    if conn.dialect.name != 'mysql':
+        return
+    name = ('max_recursive_iterations'
+            if getattr(conn.dialect, 'is_mariadb', False)
+            else 'cte_max_recursion_depth')
+    conn.execute(sa.text('SET SESSION %s = 4294967295' % name))
+
+
+def read_chain(conn, backup_id):
+    """The live members of the chain holding ``backup_id``, on ``conn``."""
+    unbounded_recursion(conn)
+    return _dicts(conn.execute(chain_statement(backup_id)))
+
+
 def chain_of(context, backup_id):
     """Every live member of the chain holding ``backup_id`` ([] if none)."""
     with compat.reader(context) as conn:
-        return _dicts(conn.execute(chain_statement(backup_id)))
+        return read_chain(conn, backup_id)
 
 
 class MarkerNotFound(Exception):
@@ -158,6 +183,7 @@ def page_of_chains(context, limit, project_id=None, volume_id=None,
             roots_statement(limit, project_id, volume_id, after)))
         if not roots:
             return [], []
+        unbounded_recursion(conn)
         members = _dicts(conn.execute(
             members_statement([root['id'] for root in roots])))
     return roots, members

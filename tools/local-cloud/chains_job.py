@@ -1,0 +1,750 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Backup chains through the real ``openstack`` CLI, on the local cloud.
+
+    tox -e chains
+
+Starts the cloud of run.sh (``run.sh up``), runs the checks below, and
+always stops it (``run.sh stop DIR``), on success, failure, Ctrl-C or
+SIGTERM. Each check prints one PASS/FAIL line; the last line is
+"N passed, N failed" and the exit status is 1 when any check failed.
+
+As the project member of clouds.yaml (``cbe-member``), with the ``openstack``
+command as a subprocess:
+
+- a volume with two chains (a full with 3 incrementals, then a new full with
+  2), the middle incremental of the first put into ``error`` by the admin:
+  ``chain list`` and ``chain show`` describe the trees; for every member,
+  ``deletable`` is what ``openstack volume backup delete`` then does
+  (refused with Cinder's 400, or deleted); ``prune --keep-chains 1`` leaves
+  exactly the newer chain;
+- a depth-12 chain (13 backups) is emptied by one ``chain delete``.
+
+Then openstacksdk's project cleanup (``openstack project cleanup``) on two
+projects whose chains have the same drifted ``num_dependent_backups`` (the
+full backup's counter set to 0 in the database while it has a live
+child): project A through a second, stock cinder-api (Cinder's WSGI app,
+same cinder.conf without the plugin's ``osapi_volume_extension`` line), on
+the same database; project B through the cloud's API, which has the plugin.
+
+Ports: KS_PORT (15100), CINDER_PORT (18876), CBE_STOCK_CINDER_PORT (18877):
+not tempest's defaults, so both jobs can run on one machine.
+"""
+
+import concurrent.futures
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RUN_SH = os.path.join(HERE, 'run.sh')
+PLUGIN_LINE = 'osapi_volume_extension = cinder_backup_ext.api.loader.load'
+REFUSED = 'Incremental backups exist for this backup'
+CLI_TIMEOUT = 300
+BACKUP_TIMEOUT = 300
+
+STOPPING = threading.Event()
+CHILDREN = set()
+CHILDREN_LOCK = threading.Lock()
+
+
+class Interrupted(BaseException):
+    """SIGINT, SIGTERM or SIGHUP: stop the checks, tear the cloud down."""
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def log(message):
+    print(message, flush=True)
+
+
+# --- processes ---------------------------------------------------------------
+
+def spawn(args, **kwargs):
+    with CHILDREN_LOCK:
+        if STOPPING.is_set():
+            raise Interrupted()
+        proc = subprocess.Popen(args, **kwargs)
+        CHILDREN.add(proc)
+    return proc
+
+
+def reap(proc):
+    with CHILDREN_LOCK:
+        CHILDREN.discard(proc)
+
+
+def kill_children():
+    with CHILDREN_LOCK:
+        for proc in CHILDREN:
+            if proc.poll() is None:
+                try:
+                    proc.kill()
+                except OSError:
+                    pass
+
+
+class Cloud(object):
+    """The run.sh cloud: started, its folder, stopped once."""
+
+    def __init__(self):
+        self.dir = None
+        self.work = None  # known from run.sh's first line, before "up" ends
+        self.up_proc = None
+        self.stock_proc = None
+
+    def up(self, env):
+        if STOPPING.is_set():
+            raise Interrupted()
+        # Not among CHILDREN: it must get SIGTERM (teardown), never SIGKILL.
+        self.up_proc = subprocess.Popen(
+            ['bash', RUN_SH, 'up'], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        for line in self.up_proc.stdout:
+            line = line.rstrip('\n')
+            print('cloud| ' + line, flush=True)
+            if line.startswith('local cloud: work folder '):
+                self.work = line.split()[4]
+            if line.startswith('CBE_CLOUD_DIR='):
+                self.dir = line.split('=', 1)[1].strip()
+        status = self.up_proc.wait()
+        self.up_proc = None
+        if status or not self.dir:
+            raise CheckFailed('run.sh up failed (exit status %s)' % status)
+        return self.dir
+
+    def teardown(self):
+        if self.up_proc is not None and self.up_proc.poll() is None:
+            # run.sh tears itself down on SIGTERM while it is starting.
+            log('--- interrupting run.sh up (it stops what it started)')
+            self.up_proc.terminate()
+            try:
+                self.up_proc.wait(90)
+            except subprocess.TimeoutExpired:
+                self.up_proc.kill()
+        if self.stock_proc:
+            stop_group(self.stock_proc, 'the stock cinder-api')
+            self.stock_proc = None
+        if self.dir:
+            subprocess.call(['bash', RUN_SH, 'stop', self.dir])
+            self.dir = None
+
+
+def stop_group(proc, name):
+    """SIGTERM to the session ``proc`` leads, SIGKILL after 30 s."""
+    pgid = proc.pid
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    for _ in range(60):
+        time.sleep(0.5)
+        proc.poll()  # reaps the leader: a zombie would count as alive
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            log('%s stopped (process group %d)' % (name, pgid))
+            return
+    os.killpg(pgid, signal.SIGKILL)
+    log('%s killed (process group %d)' % (name, pgid))
+
+
+# --- the openstack CLI -------------------------------------------------------
+
+class CLI(object):
+    """``openstack --os-cloud CLOUD ...`` with one clouds.yaml."""
+
+    def __init__(self, clouds_yaml):
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith('OS_')}
+        env['OS_CLIENT_CONFIG_FILE'] = clouds_yaml
+        self.env = env
+
+    def run(self, cloud, *args):
+        """(exit status, stdout, stderr) of one command."""
+        command = ['openstack', '--os-cloud', cloud] + list(args)
+        proc = spawn(command, env=self.env, stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE, text=True)
+        try:
+            out, err = proc.communicate(timeout=CLI_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            err += '\n(killed after %d s)' % CLI_TIMEOUT
+        finally:
+            reap(proc)
+        if STOPPING.is_set():
+            raise Interrupted()
+        return proc.returncode, out, err
+
+    def ok(self, cloud, *args):
+        status, out, err = self.run(cloud, *args)
+        if status:
+            raise CheckFailed('`openstack %s` failed (%d): %s' % (
+                ' '.join(args), status, err.strip()[-600:]))
+        return out
+
+    def json(self, cloud, *args):
+        return json.loads(self.ok(cloud, *(list(args) + ['-f', 'json'])))
+
+
+class Waiter(object):
+    """Polls Cinder through openstacksdk (cheap; the checks use the CLI)."""
+
+    def __init__(self, clouds_yaml, cloud):
+        import openstack
+        from openstack.config import loader
+        config = loader.OpenStackConfig(config_files=[clouds_yaml])
+        self.conn = openstack.connection.Connection(
+            config=config.get_one(cloud))
+
+    def backup(self, backup_id):
+        from openstack import exceptions
+        try:
+            return self.conn.block_storage.get_backup(backup_id)
+        except exceptions.NotFoundException:
+            return None
+
+    def until(self, what, probe, timeout=BACKUP_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        delay = 0.5
+        while True:
+            if STOPPING.is_set():
+                raise Interrupted()
+            done, state = probe()
+            if done:
+                return state
+            if time.monotonic() > deadline:
+                raise CheckFailed('%s: still %s after %d s'
+                                  % (what, state, timeout))
+            time.sleep(delay)
+            delay = min(delay * 1.5, 2.0)
+
+    def backup_available(self, backup_id):
+        def probe():
+            backup = self.backup(backup_id)
+            status = backup.status if backup else 'gone'
+            if status in ('error', 'gone'):
+                raise CheckFailed('backup %s: %s' % (backup_id, status))
+            return status == 'available', status
+        return self.until('backup %s' % backup_id, probe)
+
+    def backup_gone(self, backup_id):
+        def probe():
+            backup = self.backup(backup_id)
+            if backup is None:
+                return True, 'gone'
+            if backup.status != 'deleting':
+                raise CheckFailed('backup %s: %s instead of gone'
+                                  % (backup_id, backup.status))
+            return False, backup.status
+        return self.until('delete of %s' % backup_id, probe)
+
+    def volume_available(self, volume_id):
+        def probe():
+            status = self.conn.block_storage.get_volume(volume_id).status
+            if status == 'error':
+                raise CheckFailed('volume %s: error' % volume_id)
+            return status == 'available', status
+        return self.until('volume %s' % volume_id, probe)
+
+
+def make_volume(waiter, name):
+    # Through openstacksdk: `openstack volume create` of OSC 10.3 asks the
+    # catalog for an image service even without --image, and this cloud
+    # has none ("public endpoint for image service ... not found").
+    volume = waiter.conn.block_storage.create_volume(size=1, name=name)
+    waiter.volume_available(volume.id)
+    return volume.id
+
+
+def make_backup(cli, waiter, cloud, volume_id, name, incremental):
+    args = ['volume', 'backup', 'create', '--name', name]
+    args.append('--incremental' if incremental else '--no-incremental')
+    backup = cli.json(cloud, *(args + [volume_id]))
+    waiter.backup_available(backup['id'])
+    return backup['id']
+
+
+def make_chains(cli, clouds_yaml, cloud, name, lengths):
+    """A volume and its chains: [[full, incr, ...], ...], made in order."""
+    waiter = Waiter(clouds_yaml, cloud)
+    volume_id = make_volume(waiter, name)
+    made = []
+    for number, length in enumerate(lengths):
+        chain = []
+        for position in range(length):
+            chain.append(make_backup(
+                cli, waiter, cloud, volume_id,
+                '%s-c%d-%d' % (name, number, position), position > 0))
+        made.append(chain)
+    return volume_id, made
+
+
+# --- the checks --------------------------------------------------------------
+
+class Checks(object):
+
+    def __init__(self):
+        self.results = []
+
+    def record(self, name, passed, detail):
+        self.results.append((name, passed))
+        log('%s %s: %s' % ('PASS' if passed else 'FAIL', name, detail))
+
+    def check(self, name, function, *args):
+        """Run one check: it returns its detail or raises CheckFailed."""
+        started = time.monotonic()
+        try:
+            detail = function(*args)
+        except CheckFailed as exc:
+            self.record(name, False, '%s [%.0f s]' % (
+                exc, time.monotonic() - started))
+            return False
+        self.record(name, True, '%s [%.0f s]' % (
+            detail, time.monotonic() - started))
+        return True
+
+    def summary(self):
+        passed = sum(1 for _name, ok in self.results if ok)
+        failed = len(self.results) - passed
+        log('%d passed, %d failed' % (passed, failed))
+        return failed
+
+
+def expect(condition, message):
+    if not condition:
+        raise CheckFailed(message)
+
+
+def chain_rows(cli, cloud, backup_id):
+    return cli.json(cloud, 'volume', 'backup', 'chain', 'show', backup_id,
+                    '--long')
+
+
+def check_list(cli, volume_id, chains):
+    old, new = chains
+    listed = cli.json('cbe-member', 'volume', 'backup', 'chain', 'list',
+                      '--volume', volume_id, '--long')
+    got = [(c['ID'], c['Backups'], c['Depth'], c['Statuses'],
+            c['Newest Backup ID']) for c in listed]
+    want = [(new[0], 3, 2, {'available': 3}, new[-1]),
+            (old[0], 4, 3, {'available': 3, 'error': 1}, old[-1])]
+    expect(got == want, 'chain list gave %s, expected %s' % (got, want))
+    return '2 chains, newest root first: %s (3 backups, depth 2), %s ' \
+           '(4 backups, depth 3, statuses %s)' % (new[0], old[0], got[1][3])
+
+
+def check_show(cli, chains, errored):
+    seen = []
+    for chain in chains:
+        # Asked for by any member: the error child's chain, the leaf's.
+        for asked in ([errored] if errored in chain else [chain[-1]]):
+            rows = chain_rows(cli, 'cbe-member', asked)
+            got = [(r['ID'], r['Depth'], r['Parent ID'], r['Incremental'],
+                    r['Has Dependents'], r['Deletable'], r['Status'])
+                   for r in rows]
+            want = [(backup_id, depth, chain[depth - 1] if depth else None,
+                     depth > 0, depth < len(chain) - 1,
+                     depth == len(chain) - 1,
+                     'error' if backup_id == errored else 'available')
+                    for depth, backup_id in enumerate(chain)]
+            expect(got == want, 'chain show %s gave %s, expected %s'
+                   % (asked, got, want))
+            seen.append(len(rows))
+    return 'trees of %s members in tree order with depth and parent; the ' \
+           'error child (depth 2) has dependents; deletable only at the ' \
+           'leaves' % seen
+
+
+def check_show_matches_delete(cli, waiter, chains):
+    """Every member: `deletable` from show, then a real DELETE attempt.
+
+    Tree order, parents first: a refused parent is tried while its
+    children are certainly still there, as when show answered.
+    """
+    shown = {}
+    for chain in chains:
+        shown.update({r['ID']: r for r in
+                      chain_rows(cli, 'cbe-member', chain[0])})
+    refused, accepted, wrong = [], [], []
+    for chain in chains:
+        for backup_id in chain:
+            status, _out, err = cli.run('cbe-member', 'volume', 'backup',
+                                        'delete', backup_id)
+            if status == 0:
+                outcome = 'accepted'
+                accepted.append(backup_id)
+            elif REFUSED in err and '400' in err:
+                outcome = 'refused'
+                refused.append(backup_id)
+            else:
+                raise CheckFailed('delete %s failed otherwise: %s'
+                                  % (backup_id, err.strip()[-300:]))
+            if (outcome == 'accepted') != shown[backup_id]['Deletable']:
+                wrong.append('%s (%s, deletable=%s): %s' % (
+                    backup_id, shown[backup_id]['Status'],
+                    shown[backup_id]['Deletable'], outcome))
+    for backup_id in accepted:
+        waiter.backup_gone(backup_id)
+    expect(not wrong, 'show and DELETE disagree: %s' % '; '.join(wrong))
+    # A refused delete changed nothing.
+    for backup_id in refused:
+        backup = waiter.backup(backup_id)
+        expect(backup is not None
+               and backup.status == shown[backup_id]['Status'],
+               'refused %s is now %s' % (
+                   backup_id, backup and backup.status))
+    return '%d members: %d refused with 400 "%s" (deletable false, the ' \
+           'error child included), %d deleted (deletable true); refused ' \
+           'ones unchanged' % (len(shown), len(refused), REFUSED,
+                               len(accepted))
+
+
+def check_prune(cli, volume_id, newer):
+    out = cli.ok('cbe-member', 'volume', 'backup', 'prune', '--volume',
+                 volume_id, '--keep-chains', '1')
+    left = cli.json('cbe-member', 'volume', 'backup', 'list', '--volume',
+                    volume_id)
+    left_ids = sorted(b['ID'] for b in left)
+    expect(left_ids == sorted(newer), 'after prune: %s, expected exactly '
+           'the newer chain %s' % (left_ids, sorted(newer)))
+    listed = cli.json('cbe-member', 'volume', 'backup', 'chain', 'list',
+                      '--volume', volume_id)
+    expect([(c['ID'], c['Backups']) for c in listed] == [(newer[0], 3)],
+           'chain list after prune: %s' % listed)
+    line = next((ln for ln in out.splitlines() if 'keeping' in ln), out)
+    return '%s -> left %d backups, exactly the newer chain %s' % (
+        line.strip(), len(left_ids), newer[0])
+
+
+def check_delete_deep(cli, volume_id, chain):
+    rows = chain_rows(cli, 'cbe-member', chain[-1])
+    expect(len(rows) == 13 and max(r['Depth'] for r in rows) == 12,
+           'chain show: %d members, depth %s' % (
+               len(rows), max(r['Depth'] for r in rows)))
+    started = time.monotonic()
+    out = cli.ok('cbe-member', 'volume', 'backup', 'chain', 'delete',
+                 chain[0])
+    took = time.monotonic() - started
+    left = cli.json('cbe-member', 'volume', 'backup', 'list', '--volume',
+                    volume_id)
+    chains_left = cli.json('cbe-member', 'volume', 'backup', 'chain',
+                           'list', '--volume', volume_id)
+    expect('Deleted 13 backup(s).' in out and not left and not chains_left,
+           'after chain delete: %d backups, %d chains; output %r'
+           % (len(left), len(chains_left), out[-300:]))
+    return 'depth 12 (13 backups) emptied by one `chain delete` in %.0f s' \
+        % took
+
+
+# --- project cleanup: stock cinder-api vs ours -----------------------------
+
+def start_stock_api(cloud, port):
+    conf = os.path.join(cloud.dir, 'cinder.conf')
+    stock_conf = os.path.join(cloud.dir, 'cinder-stock.conf')
+    with open(conf) as f:
+        lines = f.read().splitlines()
+    expect(PLUGIN_LINE in lines, '%s has no line %r' % (conf, PLUGIN_LINE))
+    with open(stock_conf, 'w') as f:
+        f.write('\n'.join(ln for ln in lines if ln != PLUGIN_LINE) + '\n')
+    command = ['gunicorn', '--chdir', HERE, '--graceful-timeout', '5',
+               '-b', '127.0.0.1:%d' % port, '--workers', '1',
+               '--worker-class', 'sync', '--timeout', '180',
+               'cinder_wsgi:application']
+    help_text = subprocess.run(['gunicorn', '--help'], capture_output=True,
+                               text=True).stdout
+    if '--no-control-socket' in help_text:
+        command.insert(1, '--no-control-socket')
+    env = dict(os.environ, CBE_CINDER_ARGS='--config-file %s --log-file %s'
+               % (stock_conf, os.path.join(cloud.dir, 'cinder-api-stock.log')))
+    with open(os.path.join(cloud.dir, 'gunicorn-cinder-api-stock.out'),
+              'w') as out:
+        proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    cloud.stock_proc = proc
+    # run.sh stop tears down every process group in cloud.env, this too.
+    with open(os.path.join(cloud.dir, 'cloud.env'), 'a') as state:
+        state.write('PGIDS+=" %d"\n' % proc.pid)
+    import urllib.request
+    for _ in range(240):
+        if STOPPING.is_set():
+            raise Interrupted()
+        try:
+            urllib.request.urlopen('http://127.0.0.1:%d/' % port, timeout=5)
+            return stock_conf
+        except OSError as exc:
+            if getattr(exc, 'code', None):  # any HTTP answer: it is up
+                return stock_conf
+        expect(proc.poll() is None, 'the stock cinder-api exited (%s)'
+               % proc.returncode)
+        time.sleep(0.5)
+    raise CheckFailed('the stock cinder-api never answered on %d' % port)
+
+
+def cleanup_clouds(cli, cloud_dir, ours_port, stock_port):
+    """Projects A and B with a member each; clouds for them in a new file."""
+    with open(os.path.join(cloud_dir, 'clouds.yaml')) as f:
+        clouds = yaml.safe_load(f)
+    member = clouds['clouds']['cbe-member']
+    password = member['auth']['password']
+    for project, port in (('cbe-cleanup-a', stock_port),
+                          ('cbe-cleanup-b', ours_port)):
+        cli.ok('cbe-admin', 'project', 'create', '--or-show', project)
+        cli.ok('cbe-admin', 'user', 'create', '--or-show', '--project',
+               project, '--password', password, project + '-member')
+        cli.ok('cbe-admin', 'role', 'add', '--project', project, '--user',
+               project + '-member', 'member')
+        entry = json.loads(json.dumps(member))
+        entry['auth'].update(username=project + '-member',
+                             project_name=project)
+        entry['block_storage_endpoint_override'] = (
+            'http://127.0.0.1:%d/v3/%%(project_id)s' % port)
+        clouds['clouds'][project] = entry
+    path = os.path.join(cloud_dir, 'clouds-cleanup.yaml')
+    with open(path, 'w') as f:
+        yaml.safe_dump(clouds, f)
+    return path
+
+
+def db_connect(cloud_dir):
+    import pymysql
+    state = {}
+    with open(os.path.join(cloud_dir, 'cloud.env')) as f:
+        for line in f:
+            if '=' in line and not line.startswith(('#', 'PGIDS')):
+                key, value = line.strip().split('=', 1)
+                state[key] = value
+    return pymysql.connect(host='127.0.0.1', user='root',
+                           database=state['DB'], autocommit=True)
+
+
+def live_backups(db, project_id):
+    with db.cursor() as cur:
+        cur.execute('SELECT id, status, parent_id, num_dependent_backups '
+                    'FROM backups WHERE project_id = %s AND deleted = 0 '
+                    'ORDER BY created_at', (project_id,))
+        return cur.fetchall()
+
+
+def check_stock_has_no_plugin(cli, stock_log):
+    status, _out, err = cli.run('cbe-cleanup-a', 'volume', 'backup',
+                                'chain', 'list')
+    expect(status != 0 and 'os-backup-chains' in err,
+           'the stock API answered the chains list (%d): %s'
+           % (status, err[-300:]))
+    with open(stock_log, encoding='utf-8', errors='replace') as f:
+        loaded = [ln for ln in f if 'cinder-backup-ext: loaded' in ln]
+    expect(not loaded, 'the stock API loaded the plugin: %s' % loaded[:1])
+    return 'GET /os-backup-chains on the stock API: 404 (the CLI says the ' \
+           'extension is missing); its log loaded no cinder-backup-ext ' \
+           'extension'
+
+
+def drift(db, fulls):
+    with db.cursor() as cur:
+        for full in fulls:
+            cur.execute('UPDATE backups SET num_dependent_backups = 0 '
+                        'WHERE id = %s', (full,))
+
+
+def check_drift_visible(cli, full_a, full_b):
+    """Stock says the full has no dependents, ours (same rows) says it has."""
+    answers = {}
+    for label, cloud, backup_id in (
+            ('stock API, project A', 'cbe-cleanup-a', full_a),
+            ('plugin API, project B', 'cbe-cleanup-b', full_b)):
+        answers[label] = cli.json(cloud, 'volume', 'backup', 'show',
+                                  backup_id)['has_dependent_backups']
+    expect(answers == {'stock API, project A': False,
+                       'plugin API, project B': True},
+           'has_dependent_backups of the drifted fulls: %s' % answers)
+    return 'full backup with a live child, counter 0: %s' % answers
+
+
+def project_cleanup(cli, cloud):
+    started = time.monotonic()
+    status, out, err = cli.run(cloud, 'project', 'cleanup', '--auth-project',
+                               '--auto-approve')
+    return {'status': status, 'out': out, 'err': err,
+            'seconds': time.monotonic() - started,
+            'refusals': sum(1 for line in err.splitlines()
+                            if line.startswith('Cannot delete resource')
+                            and REFUSED in line),
+            'last': (err.strip().splitlines() or [''])[-1][-200:]}
+
+
+def check_cleanup(db, label, project_id, result, made, expect_left):
+    """Backups left in the project; ours must also exit 0."""
+    left = live_backups(db, project_id)
+    detail = '%s: `openstack project cleanup` exit %d%s in %.0f s, %d ' \
+             'delete(s) refused with "%s"; %d of %d backups left%s' % (
+                 label, result['status'],
+                 ' (%s)' % result['last'] if result['status'] else '',
+                 result['seconds'],
+                 result['refusals'], REFUSED, len(left), len(made),
+                 (' (%s)' % ', '.join('%s %s counter=%s' % (
+                     row[0][:8], row[1], row[3]) for row in left))
+                 if left else '')
+    expect(expect_left or result['status'] == 0,
+           detail + '; stderr: ' + result['err'][-400:])
+    expect(bool(left) == expect_left, detail)
+    return detail
+
+
+# --- the job -----------------------------------------------------------------
+
+def run_checks(cloud, checks, env):
+    ours_port = int(env['CINDER_PORT'])
+    stock_port = int(env['CBE_STOCK_CINDER_PORT'])
+    started = time.monotonic()
+    cloud_dir = cloud.up(env)
+    log('--- cloud up in %.0f s: %s' % (time.monotonic() - started,
+                                        cloud_dir))
+    clouds_yaml = os.path.join(cloud_dir, 'clouds.yaml')
+    cli = CLI(clouds_yaml)
+    # Cinder's default quota is 10 backups a project; the member makes 21.
+    cli.ok('cbe-admin', 'quota', 'set', '--backups', '40', 'cbe-demo')
+
+    # Projects A and B, the stock API, then every backup, volumes in
+    # parallel (the chain of one volume is made one backup at a time).
+    cleanup_yaml = cleanup_clouds(CLI(clouds_yaml), cloud_dir, ours_port,
+                                  stock_port)
+    ccli = CLI(cleanup_yaml)
+    stock_conf = start_stock_api(cloud, stock_port)
+    log('--- stock cinder-api on 127.0.0.1:%d (%s)'
+        % (stock_port, stock_conf))
+    phase = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        jobs = {
+            'two': pool.submit(make_chains, cli, clouds_yaml, 'cbe-member',
+                               'chains-two', [4, 3]),
+            'deep': pool.submit(make_chains, cli, clouds_yaml, 'cbe-member',
+                                'chains-deep', [13]),
+            'a': pool.submit(make_chains, ccli, cleanup_yaml,
+                             'cbe-cleanup-a', 'cleanup-a', [2]),
+            'b': pool.submit(make_chains, ccli, cleanup_yaml,
+                             'cbe-cleanup-b', 'cleanup-b', [2]),
+        }
+        made = {name: job.result() for name, job in jobs.items()}
+    log('--- 24 backups on 4 volumes made in %.0f s'
+        % (time.monotonic() - phase))
+
+    # 2a. Project cleanup through the stock API (A) and ours (B), in the
+    # background: openstacksdk waits up to 120 s for a backup whose delete
+    # Cinder refused, and the member checks need not wait for that.
+    checks.check('the second cinder-api is stock (no plugin)',
+                 check_stock_has_no_plugin, ccli,
+                 os.path.join(cloud_dir, 'cinder-api-stock.log'))
+    db = db_connect(cloud_dir)
+    cleanup_pool = concurrent.futures.ThreadPoolExecutor(2)
+    try:
+        chain_a, chain_b = made['a'][1][0], made['b'][1][0]
+        projects = {name: ccli.json('cbe-admin', 'project', 'show',
+                                    name)['id']
+                    for name in ('cbe-cleanup-a', 'cbe-cleanup-b')}
+        drift(db, [chain_a[0], chain_b[0]])
+        checks.check('the drifted counter: stock says no dependents, ours '
+                     'says yes', check_drift_visible, ccli, chain_a[0],
+                     chain_b[0])
+        runs = {name: cleanup_pool.submit(project_cleanup, ccli, name)
+                for name in projects}
+
+        # 1. Two chains; the middle incremental of the first in error.
+        volume, (old, new) = made['two']
+        errored = old[2]
+        cli.ok('cbe-admin', 'volume', 'backup', 'set', '--state', 'error',
+               errored)
+        waiter = Waiter(clouds_yaml, 'cbe-member')
+        checks.check('chain list (member CLI)', check_list, cli, volume,
+                     [old, new])
+        checks.check('chain show trees', check_show, cli, [old, new], errored)
+        checks.check('chain show deletable == DELETE outcome, every member',
+                     check_show_matches_delete, cli, waiter, [old, new])
+        # The newer chain's leaf was deleted: made again, same parent.
+        new = new[:2] + [make_backup(cli, waiter, 'cbe-member', volume,
+                                     'chains-two-c1-2b', True)]
+        checks.check('prune --keep-chains 1 keeps exactly the newer chain',
+                     check_prune, cli, volume, new)
+        deep_volume, (deep,) = made['deep']
+        checks.check('chain delete empties a depth-12 chain in one command',
+                     check_delete_deep, cli, deep_volume, deep)
+
+        # 2b. What each cleanup left.
+        results = {name: run.result() for name, run in runs.items()}
+        checks.check('project cleanup via the stock cinder-api leaves '
+                     'backups behind', check_cleanup, db, 'stock API, '
+                     'project A', projects['cbe-cleanup-a'],
+                     results['cbe-cleanup-a'], chain_a, True)
+        checks.check('project cleanup via the plugin API removes them all',
+                     check_cleanup, db, 'plugin API, project B',
+                     projects['cbe-cleanup-b'], results['cbe-cleanup-b'],
+                     chain_b, False)
+    finally:
+        cleanup_pool.shutdown(wait=False, cancel_futures=True)
+        db.close()
+
+
+def main():
+    env = dict(os.environ)
+    env.setdefault('KS_PORT', '15100')
+    env.setdefault('CINDER_PORT', '18876')
+    env.setdefault('CBE_STOCK_CINDER_PORT', '18877')
+    started = time.monotonic()
+    cloud = Cloud()
+    checks = Checks()
+
+    def interrupted(signum, _frame):
+        if not STOPPING.is_set():
+            STOPPING.set()
+            log('--- signal %d: stopping' % signum)
+            kill_children()
+            raise Interrupted()
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupted)
+    status = 0
+    try:
+        run_checks(cloud, checks, env)
+    except Interrupted:
+        status = 130
+    except CheckFailed as exc:
+        checks.record('setup', False, str(exc))
+    except Exception as exc:  # a broken check is a failed one
+        import traceback
+        traceback.print_exc()
+        checks.record('setup', False, '%s: %s' % (type(exc).__name__, exc))
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
+        STOPPING.set()
+        kill_children()
+        cloud.teardown()
+    failed = checks.summary()
+    log('chains job took %.0f s' % (time.monotonic() - started))
+    if status:
+        return status
+    return 1 if failed or not checks.results else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
