@@ -351,7 +351,8 @@ topics = $TOPIC
 notification_drivers = messagingv2
 CONF
 # Jobs built on this cloud (billing, dashboard, chains) add or override
-# options: the last value of an option in the file wins.
+# options: the last value of a single-valued option in the file wins; a
+# multi-valued one ([oslo_messaging_notifications] driver) gains a value.
 if [ -n "${CBE_CINDER_CONF_EXTRA:-}" ]; then
     cat "$CBE_CINDER_CONF_EXTRA" >>"$WORK/cinder.conf"
 fi
