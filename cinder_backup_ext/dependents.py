@@ -24,24 +24,57 @@ whole page of backups in one grouped statement.
 import functools
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from cinder_backup_ext import compat
 
 
-@functools.lru_cache(maxsize=None)
-def _query():
-    # Built once: a page of 1000 ids is bound to one expanding parameter.
+def _grouped(condition):
     backups = compat.BACKUPS
     return (
         sa.select(backups.c.parent_id, sa.func.count())
-        .where(backups.c.parent_id.in_(sa.bindparam('ids', expanding=True)))
+        .where(condition)
         .where(backups.c.deleted == sa.false())
         .group_by(backups.c.parent_id))
 
 
-def statement(backup_ids):
-    """The count query for these ids, as sent (tests, EXPLAIN, bench)."""
-    return _query().params(ids=list(backup_ids))
+# Each form is built once, so SQLAlchemy compiles it once per dialect and
+# then finds it in its statement cache; only the parameters change.
+
+@functools.lru_cache(maxsize=None)
+def _one():
+    # show: one id, one plain parameter, nothing to expand per request.
+    return _grouped(compat.BACKUPS.c.parent_id == sa.bindparam('id'))
+
+
+@functools.lru_cache(maxsize=None)
+def _page(dialect_name):
+    parent_id = compat.BACKUPS.c.parent_id
+    if dialect_name == 'postgresql':
+        # One array parameter, ``parent_id = ANY(%(ids)s::VARCHAR(36)[])``:
+        # the driver adapts a list in C, where an expanding IN renders and
+        # binds 1000 parameters in Python (about 2.5 ms of a 1000-id page).
+        # The planner uses the index for it as for IN (test_migration).
+        return _grouped(parent_id == sa.any_(sa.bindparam(
+            'ids', type_=postgresql.ARRAY(parent_id.type))))
+    # Elsewhere a page of ids is one expanding parameter.
+    return _grouped(parent_id.in_(sa.bindparam('ids', expanding=True)))
+
+
+def _form(ids, dialect_name):
+    if len(ids) == 1:
+        return _one(), {'id': ids[0]}
+    return _page(dialect_name), {'ids': ids}
+
+
+def statement(backup_ids, dialect_name=None):
+    """The count query for these ids, as sent on that dialect.
+
+    For the tests, EXPLAIN and the bench; without a dialect, the portable
+    ``IN`` form.
+    """
+    query, params = _form(sorted(set(backup_ids)), dialect_name)
+    return query.params(**params)
 
 
 def count_children(context, backup_ids):
@@ -53,5 +86,6 @@ def count_children(context, backup_ids):
     ids = sorted(set(backup_ids))
     if not ids:
         return {}
-    with compat.reader(context) as conn:
-        return dict(conn.execute(_query(), {'ids': ids}).all())
+    with compat.read_connection(context) as conn:
+        query, params = _form(ids, conn.dialect.name)
+        return dict(conn.execute(query, params).all())

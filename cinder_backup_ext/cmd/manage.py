@@ -13,6 +13,7 @@
 """cinder-backup-ext-manage: this package's database chores.
 
     cinder-backup-ext-manage --config-file /etc/cinder/cinder.conf db sync
+    cinder-backup-ext-manage --config-file ... db sync --galera-rsu
     cinder-backup-ext-manage --config-file /etc/cinder/cinder.conf db version
     cinder-backup-ext-manage --config-file ... db downgrade base
     cinder-backup-ext-manage --config-file ... backups check-dependents [--fix]
@@ -35,6 +36,7 @@ import sqlalchemy as sa
 from cinder_backup_ext.cmd import database
 from cinder_backup_ext.db import dependents_check
 from cinder_backup_ext.db import migration
+from cinder_backup_ext.db import parent_index
 
 CONF = cfg.CONF
 PROG = 'cinder-backup-ext-manage'
@@ -47,6 +49,8 @@ CHECK_EPILOG = """exit status:
 
 
 def db_sync(engine):
+    if getattr(CONF.category, 'galera_rsu', False):
+        parent_index.create_rsu(engine)
     before = migration.version(engine)
     rebuilt = migration.upgrade(engine)
     after = migration.version(engine)
@@ -89,7 +93,13 @@ def check_dependents(engine):
 def _add_parsers(subparsers):
     db = subparsers.add_parser('db').add_subparsers(dest='action')
     db.required = True
-    db.add_parser('sync').set_defaults(func=db_sync)
+    sync = db.add_parser('sync')
+    sync.add_argument(
+        '--galera-rsu', action='store_true',
+        help='MariaDB Galera: build the index node by node with '
+             'wsrep_OSU_method=RSU instead of one cluster-wide TOI ALTER '
+             '(see the admin guide, "Galera")')
+    sync.set_defaults(func=db_sync)
     db.add_parser('version').set_defaults(func=db_version)
     down = db.add_parser('downgrade')
     down.add_argument('revision', help="a revision, or 'base'")
@@ -129,7 +139,8 @@ def main(argv=None):
             return CONF.category.func(engine) or EXIT_OK
         finally:
             engine.dispose()
-    except (cfg.Error, ValueError, migration.NotCinderDatabase,
+    except (cfg.Error, ValueError, RuntimeError,
+            migration.NotCinderDatabase,
             alembic_util.CommandError, sa.exc.SQLAlchemyError,
             db_exc.DBError) as exc:
         print('%s: error: %s' % (PROG, _reason(exc)), file=sys.stderr)

@@ -146,8 +146,20 @@ class Info(object):
 
     @property
     def pending(self):
-        return bool(self.chain is not None and self.id in self.chain.ids
-                    and self.chain.pending(self.id))
+        """The row must be read again: its dependents are changing.
+
+        Either a dependent is in a transient state, or the flag and the
+        chain disagree: they are read one after the other, and a dependent
+        that was deleted (or made) in between leaves the flag saying one
+        thing and the chain another until the row is read again.
+        """
+        if self.chain is None or self.id not in self.chain.ids:
+            return False
+        if self.chain.pending(self.id):
+            return True
+        return (self.has_dependents is not None
+                and self.has_dependents != bool(
+                    self.chain.descendants(self.id)))
 
 
 def from_backup(backup):

@@ -31,6 +31,8 @@ one) is adopted instead of duplicated; only an index under this package's
 name is ever dropped.
 """
 
+import time
+
 import sqlalchemy as sa
 
 NAME = 'cinder_backup_ext_backups_parent_id_idx'
@@ -107,3 +109,112 @@ def drop(conn):
                                  % (TABLE, NAME)))
     else:
         conn.execute(sa.text('DROP INDEX IF EXISTS %s' % NAME))
+
+
+def galera_nodes(conn):
+    """The client addresses (host:port) of a Galera cluster's nodes.
+
+    Empty when ``conn`` is not on a Galera node (or on any other engine).
+    """
+    if conn.dialect.name != 'mysql':
+        return []
+    row = conn.execute(sa.text(
+        "SHOW STATUS LIKE 'wsrep_incoming_addresses'")).first()
+    if not row or not row[1] or row[1] == 'AUTO':
+        return []
+    return [address for address in row[1].split(',') if address]
+
+
+def _wait_synced(conn, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        state = conn.execute(sa.text(
+            "SHOW STATUS LIKE 'wsrep_local_state_comment'")).first()
+        if state and state[1] == 'Synced':
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError('Galera node not Synced after %ds: %s'
+                               % (timeout, state and state[1]))
+        time.sleep(0.2)
+
+
+def _create_rsu_on_node(conn, address, report, synced_timeout,
+                        lock_wait_timeout, attempts, drain_seconds):
+    """RSU on one node; retried while a local transaction holds the table.
+
+    RSU pauses the node's provider before the ALTER asks for its metadata
+    lock; a write transaction already open on that node then cannot commit
+    (paused) and holds the lock the ALTER waits for. A short
+    ``lock_wait_timeout`` turns that deadlock into an error after which
+    the node resumes, its writes commit and the build is tried again. The
+    node must be out of the load balancer for the build to get through:
+    it is desynced (``wsrep_desync``) ``drain_seconds`` before the ALTER,
+    so that HAProxy's clustercheck reports it down and its open
+    transactions finish first.
+    """
+    for attempt in range(1, attempts + 1):
+        conn.execute(sa.text('SET GLOBAL wsrep_desync = ON'))
+        time.sleep(drain_seconds)
+        conn.execute(sa.text('SET SESSION lock_wait_timeout = %d'
+                             % lock_wait_timeout))
+        conn.execute(sa.text("SET SESSION wsrep_OSU_method = 'RSU'"))
+        try:
+            create(conn)
+            return
+        except sa.exc.OperationalError as exc:
+            if attempt == attempts or 'Lock wait timeout' not in str(exc):
+                raise RuntimeError(
+                    'RSU build on %s failed: %s; take the node out of the '
+                    'load balancer and run db sync --galera-rsu again'
+                    % (address, str(exc.orig).splitlines()[0]))
+            report('%s: a local transaction held the table for %d s '
+                   '(attempt %d of %d); retrying'
+                   % (address, lock_wait_timeout, attempt, attempts))
+        finally:
+            conn.execute(sa.text("SET SESSION wsrep_OSU_method = 'TOI'"))
+            conn.execute(sa.text('SET GLOBAL wsrep_desync = OFF'))
+            _wait_synced(conn, synced_timeout)
+
+
+def create_rsu(engine, report=print, synced_timeout=600,
+               lock_wait_timeout=10, attempts=6, drain_seconds=3):
+    """Build the index on every Galera node, one at a time, with RSU.
+
+    Galera runs DDL in Total Order Isolation by default: the ALTER is
+    replicated and runs on every node at once, and no node commits any
+    write while it runs. With ``wsrep_OSU_method=RSU`` the ALTER is not
+    replicated: each node, in turn, leaves flow control (desyncs), builds
+    the index locally (online, ``LOCK=NONE``), catches up with what the
+    others committed meanwhile and is Synced again before the next one
+    starts. The nodes are found in ``wsrep_incoming_addresses`` and reached
+    with ``engine``'s credentials. Returns the addresses built on.
+    """
+    with engine.connect() as conn:
+        nodes = galera_nodes(conn)
+    if not nodes:
+        raise ValueError('--galera-rsu needs a MariaDB Galera cluster; '
+                         'wsrep_incoming_addresses is empty here')
+    built = []
+    for address in nodes:
+        host, _sep, port = address.rpartition(':')
+        node = sa.create_engine(
+            engine.url.set(host=host, port=int(port)),
+            poolclass=sa.pool.NullPool, isolation_level='AUTOCOMMIT')
+        try:
+            with node.connect() as conn:
+                _wait_synced(conn, synced_timeout)
+                if TABLE not in sa.inspect(conn).get_table_names():
+                    raise ValueError('no backups table on node %s' % address)
+                if exists(conn):
+                    report('%s: index already there' % address)
+                    continue
+                started = time.monotonic()
+                _create_rsu_on_node(conn, address, report, synced_timeout,
+                                    lock_wait_timeout, attempts,
+                                    drain_seconds)
+                built.append(address)
+                report('%s: index built with RSU in %.1f s'
+                       % (address, time.monotonic() - started))
+        finally:
+            node.dispose()
+    return built

@@ -113,6 +113,16 @@ class ChainTest(unittest.TestCase):
         self.assertFalse(deleting.pending('inc2'))
         self.assertFalse(self.chain.pending('full1'))
 
+    def test_pending_while_the_flag_and_the_chain_disagree(self):
+        # The list said inc1 had a dependent; inc2 was gone when the
+        # chain was read: the row must be read again, not left blocked.
+        inc1 = info(INC1, chain(FULL, INC1), has_dependents=True)
+        self.assertTrue(inc1.blocked)
+        self.assertTrue(inc1.pending)
+        agreed = info(INC1, chain(FULL, INC1), has_dependents=False)
+        self.assertFalse(agreed.pending)
+        self.assertFalse(info(INC1, self.chain, has_dependents=True).pending)
+
     def test_info_counts(self):
         full = info(FULL, self.chain, has_dependents=True)
         self.assertTrue(full.blocked)

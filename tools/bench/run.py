@@ -14,7 +14,8 @@
 
     tox -e bench                                   # smoke size, seconds
     tox -e bench -- --rows 100000 --count-rows 1000000 --requests 30 \\
-        --plot doc/bench-latency.png               # the full run
+        --plot doc/source/contributor/bench-latency.png   # the full run
+    tox -e bench -- --load     # then many API workers under load (load.py)
 
 For each engine (SQLite, MariaDB, PostgreSQL), in a process of its own:
 Cinder's schema is built by Cinder's migrations in a scratch database and
@@ -48,6 +49,42 @@ URLS = {
 }
 PROJECT = 'b3c1e5a0c0de4c1e9b1a6c0ffee00001'
 USER = 'b3c1e5a0c0de4c1e9b1a6c0ffee00002'
+
+
+def bootstrap(pairs, statistic, runs=2000, seed=1, level=0.95):
+    """``statistic`` of interleaved (a, b) pairs, with a bootstrap interval.
+
+    The pairs are resampled whole, so that drift of a noisy machine, which
+    both members of a pair see alike, stays inside each pair. Returns
+    (value, low, high).
+    """
+    pairs = list(pairs)
+    rng = random.Random(seed)
+    draws = sorted(
+        statistic([pairs[rng.randrange(len(pairs))] for _ in pairs])
+        for _ in range(runs))
+    tail = (1 - level) / 2
+    return (statistic(pairs), draws[int(tail * (runs - 1))],
+            draws[int(round((1 - tail) * (runs - 1)))])
+
+
+def ratio_of_medians(pairs):
+    """median(b) / median(a) of (a, b) pairs: plugin/stock, index/none."""
+    return (statistics.median(b for _a, b in pairs)
+            / statistics.median(a for a, _b in pairs))
+
+
+def delta_of_medians(pairs):
+    return (statistics.median(b for _a, b in pairs)
+            - statistics.median(a for a, _b in pairs))
+
+
+def load_average():
+    """The 1-minute load average, printed with results taken under load."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
 
 
 def percentile(values, fraction):
@@ -138,25 +175,58 @@ def _timed_requests(apps, paths, requests, counter):
     return latencies, statements
 
 
+def _without_index(conn, sql):
+    """``sql`` (the count, compiled) kept off this package's index.
+
+    On the same table as the indexed runs, so that the two alternate:
+    MariaDB ``IGNORE INDEX``; SQLite ``INDEXED BY`` Cinder's index on
+    ``deleted``, its plan before the build;
+    PostgreSQL no index scans in that transaction (its plan without the
+    index is a sequential scan).
+    """
+    from cinder_backup_ext.db import parent_index
+    dialect = conn.dialect.name
+    if dialect == 'mysql':
+        return sql.replace('FROM backups', 'FROM backups IGNORE INDEX '
+                           '(%s)' % parent_index.NAME, 1)
+    if dialect == 'sqlite':
+        # The plan before the build: Cinder's index on (deleted, ...).
+        return sql.replace('FROM backups', 'FROM backups INDEXED BY '
+                           'backups_deleted_project_id_idx', 1)
+    for setting in ('enable_indexscan', 'enable_bitmapscan',
+                    'enable_indexonlyscan'):
+        conn.exec_driver_sql('SET LOCAL %s = off' % setting)
+    return sql
+
+
 def _count_alone(engine, ids, runs):
+    """(no index, index) pairs of the count of ``ids``, interleaved."""
     from cinder_backup_ext import dependents
-    timings = []
-    statement = dependents.statement(ids)
-    for _ in range(runs):
-        with engine.connect() as conn:
-            started = time.perf_counter()
-            conn.execute(statement).all()
-            timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
+    statement = dependents.statement(ids, engine.dialect.name)
+    sql = str(statement.compile(dialect=engine.dialect,
+                                compile_kwargs={'literal_binds': True}))
+    pairs = []
+    for run in range(runs):
+        timing = {}
+        for indexed in ((False, True) if run % 2 else (True, False)):
+            with engine.begin() as conn:
+                text = sql if indexed else _without_index(conn, sql)
+                started = time.perf_counter()
+                conn.exec_driver_sql(text).all()
+                timing[indexed] = time.perf_counter() - started
+        pairs.append((timing[False], timing[True]))
+    return pairs
 
 
-def _explain(engine, ids):
+def _explain(engine, ids, indexed=True):
     import sqlalchemy as sa
 
     from cinder_backup_ext import dependents
-    with engine.connect() as conn:
-        sql = str(dependents.statement(ids).compile(
+    with engine.begin() as conn:
+        sql = str(dependents.statement(ids, conn.dialect.name).compile(
             dialect=conn.dialect, compile_kwargs={'literal_binds': True}))
+        if not indexed:
+            sql = _without_index(conn, sql)
         prefix = ('EXPLAIN QUERY PLAN ' if conn.dialect.name == 'sqlite'
                   else 'EXPLAIN ')
         # The 1000 literal ids make a very long line: keep the plan's shape.
@@ -229,12 +299,17 @@ def worker(args):
                 ('show', shows)):
             _timed_requests(apps, paths, 2, counter)  # warm up both
             latencies, statements = _timed_requests(
-                apps, paths, args.requests, counter)
-            result['api']['%s, %s' % (label, key)] = {
+                apps, paths, args.requests * (
+                    args.show_factor if label == 'show' else 1), counter)
+            entry = result['api']['%s, %s' % (label, key)] = {
                 name: {'median': statistics.median(values),
                        'p95': percentile(values, 0.95),
                        'statements': statistics.median(statements[name])}
                 for name, values in latencies.items()}
+            pairs = list(zip(latencies['stock'], latencies['plugin']))
+            entry['pairs'] = len(pairs)
+            entry['ratio'] = bootstrap(pairs, ratio_of_medians)
+            entry['delta'] = bootstrap(pairs, delta_of_medians)
         if indexed and args.page_sizes:
             result['pages'] = {}
             for size in args.page_sizes:
@@ -264,8 +339,6 @@ def worker(args):
             'SELECT parent_id FROM backups WHERE parent_id IS NOT NULL '
             'ORDER BY id LIMIT 1000'))]
     ids = sorted(set(parents))[:1000]
-    without = _count_alone(count_engine, ids, args.count_runs)
-    plan_without = _explain(count_engine, ids)
 
     # SQLite has no online build (and one writer at a time): no writer.
     writer = databases.Writer(count_engine)
@@ -279,39 +352,67 @@ def worker(args):
         writer.stop.set()
         writer.join()
     _analyze(count_engine)
-    with_index = _count_alone(count_engine, ids, args.count_runs)
+    pairs = _count_alone(count_engine, ids, args.count_runs)
     result['count'] = {
         'rows': args.count_rows, 'ids': len(ids), 'fill_s': fill_time,
-        'without_s': without, 'with_s': with_index,
-        'plan_without': plan_without,
+        'without_s': statistics.median(a for a, _b in pairs),
+        'with_s': statistics.median(b for _a, b in pairs),
+        'speedup': bootstrap([(b, a) for a, b in pairs], ratio_of_medians),
+        'plan_without': _explain(count_engine, ids, indexed=False),
         'plan_with': _explain(count_engine, ids),
         'build_s': build,
         'writer_worst_s': max(writer.latencies, default=0),
         'writer_inserts': len(writer.latencies),
         'writer_errors': len(writer.errors)}
+    count_engine.dispose()
+    engine.dispose()
+    if args.engine != 'sqlite':
+        _drop_databases(args.engine, ('cbe_bench', 'cbe_bench_count'))
+    import shutil
+    shutil.rmtree(tmp, ignore_errors=True)
+    result['load_average'] = load_average()
     print(json.dumps(result))
+
+
+def _drop_databases(engine_name, names):
+    import sqlalchemy as sa
+    admin = sa.create_engine(URLS[engine_name] % (
+        'postgres' if engine_name == 'postgresql' else ''),
+        isolation_level='AUTOCOMMIT')
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(sa.text('DROP DATABASE IF EXISTS %s' % name))
+    admin.dispose()
 
 
 # --- the report -------------------------------------------------------------
 
 def report(results, plot):
-    print('\nLatency through Cinder\'s v3 WSGI app, stock vs plugin '
-          '(median / p95 ms; SQL statements per request)')
-    header = '%-11s %-28s %17s %17s %7s %9s' % (
-        'engine', 'request', 'stock', 'plugin', 'ratio', 'stmts')
+    print('\nLatency through Cinder\'s v3 WSGI app, stock vs plugin, '
+          'interleaved request by request (median / p95 ms; plugin-stock '
+          'and plugin/stock of the medians with 95 % bootstrap intervals '
+          'over the pairs; SQL statements per request)')
+    header = '%-10s %-26s %15s %15s %24s %22s %5s %7s' % (
+        'engine', 'request', 'stock', 'plugin', 'plugin-stock ms',
+        'ratio', 'pairs', 'stmts')
     print(header)
     print('-' * len(header))
     for result in results:
         for label, apps in result['api'].items():
             stock, plugin = apps['stock'], apps['plugin']
-            print('%-11s %-28s %8.1f / %6.1f %8.1f / %6.1f %7.3f %4d/%-4d'
+            delta, ratio = apps['delta'], apps['ratio']
+            print('%-10s %-26s %6.1f / %6.1f %6.1f / %6.1f '
+                  '%+6.2f [%+6.2f, %+6.2f] %5.3f [%5.3f, %5.3f] %5d %3d/%-3d'
                   % (result['engine'], label,
                      stock['median'] * 1e3, stock['p95'] * 1e3,
                      plugin['median'] * 1e3, plugin['p95'] * 1e3,
-                     plugin['median'] / stock['median'],
+                     delta[0] * 1e3, delta[1] * 1e3, delta[2] * 1e3,
+                     ratio[0], ratio[1], ratio[2], apps['pairs'],
                      stock['statements'], plugin['statements']))
-    print('\nThe count query alone (1000 ids), and the online index build')
-    header = '%-11s %9s %12s %12s %9s %9s %14s' % (
+    print('\nThe count query alone (1000 ids), without and with the index '
+          'interleaved on one table (speed-up with its 95 % interval), and '
+          'the online index build')
+    header = '%-11s %9s %12s %12s %22s %9s %14s' % (
         'engine', 'rows', 'no index ms', 'index ms', 'speed-up',
         'build s', 'worst insert')
     print(header)
@@ -320,10 +421,10 @@ def report(results, plot):
         c = result['count']
         worst = ('%11.1f ms' % (c['writer_worst_s'] * 1e3)
                  if c['writer_inserts'] else '  (no writer)')
-        print('%-11s %9d %12.2f %12.3f %8.0fx %9.2f %s%s'
+        print('%-11s %9d %12.2f %12.3f %6.0fx [%5.0f, %5.0f] %9.2f %s%s'
               % (result['engine'], c['rows'], c['without_s'] * 1e3,
-                 c['with_s'] * 1e3, c['without_s'] / c['with_s'],
-                 c['build_s'], worst,
+                 c['with_s'] * 1e3, c['speedup'][0], c['speedup'][1],
+                 c['speedup'][2], c['build_s'], worst,
                  ' (%d failed)' % c['writer_errors']
                  if c['writer_errors'] else ''))
     for result in results:
@@ -331,6 +432,9 @@ def report(results, plot):
         print('\nEXPLAIN on %s, without the index:\n  %s\nwith it:\n  %s'
               % (result['engine'], '\n  '.join(c['plan_without']),
                  '\n  '.join(c['plan_with'])))
+    print('\nLoad average (1 min) at the end of each engine\'s run: %s'
+          % ', '.join('%s %s' % (r['engine'], r.get('load_average'))
+                      for r in results))
     if plot:
         _plot(results, plot)
 
@@ -368,18 +472,31 @@ def main():
                              '(full run: 1000000)')
     parser.add_argument('--requests', type=int, default=10)
     parser.add_argument('--count-runs', type=int, default=20)
+    parser.add_argument('--show-factor', type=int, default=10,
+                        help='show requests per detail request (a show is '
+                             'about 50x shorter; its pairs need numbers)')
+    parser.add_argument('--load', action='store_true',
+                        help='then Cinder under gunicorn with concurrent '
+                             'clients (tools/bench/load.py); the --load-* '
+                             'options are passed to it')
+    parser.add_argument('--load-args', default='',
+                        help='arguments for tools/bench/load.py, quoted')
     parser.add_argument('--page-sizes', type=lambda s: [
         int(x) for x in s.split(',')], default=[])
     parser.add_argument('--plot', help='write a PNG of latency by page size')
     parser.add_argument('--seed', type=int, default=20261125)
     parser.add_argument('--engine', help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args, unknown = parser.parse_known_args()
+    if unknown:
+        parser.error('unrecognized arguments: %s' % ' '.join(unknown))
     if args.plot and not args.page_sizes:
         args.page_sizes = [10, 100, 300, 1000]
     if args.engine:
         return worker(args)
     results = []
     for engine in args.engines.split(','):
+        if not engine:
+            continue
         command = [sys.executable, '-m', 'tools.bench.run',
                    '--engine', engine] + sys.argv[1:]
         print('Running %s ...' % engine, file=sys.stderr, flush=True)
@@ -389,7 +506,12 @@ def main():
             print(out.stderr[-3000:], file=sys.stderr)
             return 1
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    report(results, args.plot)
+    if results:
+        report(results, args.plot)
+    if args.load:
+        import shlex
+        from tools.bench import load
+        return load.main(shlex.split(args.load_args))
     return 0
 
 

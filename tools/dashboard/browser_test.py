@@ -173,8 +173,12 @@ class Horizon(object):
             By.CSS_SELECTOR, '#volume_backups thead th')]
 
     def messages(self):
-        return [el.text for el in self.driver.find_elements(
-            By.CSS_SELECTOR, '.messages .alert')]
+        """The alerts shown; [] while the page is being replaced."""
+        try:
+            return [el.text for el in self.driver.find_elements(
+                By.CSS_SELECTOR, '.messages .alert')]
+        except se_exceptions.StaleElementReferenceException:
+            return []
 
     def select(self, backup_id):
         """Tick the row's checkbox (Horizon's themed one: its label)."""
