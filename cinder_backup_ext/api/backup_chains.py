@@ -157,8 +157,10 @@ class BackupChainsController(compat.Controller):
             raise _bad_request('marker %s not found: it must be the id of '
                                'a chain root you can see.' % marker)
         by_root = {chain.root['id']: chain for chain in chains.build(rows)}
+        # A root deleted between the two reads has no members: it is gone.
         body = {'backup_chains': [summary(by_root[root['id']])
-                                  for root in roots]}
+                                  for root in roots
+                                  if root['id'] in by_root]}
         if len(roots) == limit:
             body['backup_chains_links'] = [{
                 'rel': 'next',

@@ -109,6 +109,8 @@ class ChainsClient(object):
                 self._call('get', CHAINS, limit=1)
             except NotFound:
                 raise ExtensionMissing(404, MISSING % {'url': CHAINS})
+            except ApiError:
+                pass  # the probe's own error says nothing of the backup
             raise exc
 
     def list_chains(self, volume_id=None, all_projects=False, limit=None):

@@ -12,6 +12,7 @@
 
 
 import json
+import re
 
 import fixtures
 from oslotest import base
@@ -156,6 +157,18 @@ class TestMissingExtension(base.BaseTestCase):
             ['/v3/%s/os-backup-chains/full' % fakes.PROJECT,
              '/v3/%s/os-backup-chains' % fakes.PROJECT],
             [r.path for r in self.cinder.mock.request_history])
+
+    def test_a_refused_probe_leaves_the_backups_404(self):
+        # The extension is there (the list answers, but 403 by policy):
+        # the backup is what is missing, not the resource.
+        self.cinder.mock.get(
+            re.compile(re.escape(fakes.ENDPOINT)
+                       + r'/os-backup-chains(\?.*)?$'),
+            status_code=403, json={'forbidden': {'message': 'policy'}})
+        error = self.assertRaises(client.ApiError, fakes.run,
+                                  backup_chains.ShowBackupChain, ['full'])
+        self.assertIsInstance(error, client.NotFound)
+        self.assertNotIsInstance(error, client.ExtensionMissing)
 
     def test_delete_deletes_nothing(self):
         self._assert_missing(self.assertRaises(
