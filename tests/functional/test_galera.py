@@ -86,6 +86,9 @@ class GaleraSyncTests(testtools.TestCase):
         for port in PORTS:
             engine = sa.create_engine(URL % (port, self.database))
             with engine.connect() as conn:
+                # Wait until this node has applied what the cluster has
+                # (TOI applies a DDL on each node on its own thread).
+                conn.execute(sa.text('SET SESSION wsrep_sync_wait = 1'))
                 found.append(parent_index.exists(conn))
             engine.dispose()
         return found

@@ -195,6 +195,10 @@ class TestDatabaseDown(oslotest_base.BaseTestCase):
         self.conf([], default_config_files=[])
         self.log = self.useFixture(fixtures.FakeLogger(name=notify.__name__))
         notify.opts.register_opts(self.conf)
+        # One outage, one lookup: a burst that outlasts the default 30 s
+        # backoff on a loaded machine would try again.
+        self.conf.set_override('notification_lookup_backoff', 3600,
+                               group='cinder_backup_ext')
         self.timeout = self.conf.cinder_backup_ext.notification_lookup_timeout
         _impl_test.reset()
         self.addCleanup(_impl_test.reset)

@@ -365,9 +365,13 @@ def run_checks(args, checks, log):
                                           % full.id))
         for backup in (full, inc1):
             hz.select(backup.id)
+        refusal = hz.messages()
         driver.find_element(By.ID, 'volume_backups__action_delete').click()
         hz.confirm()
-        hz.wait(120).until(lambda d: hz.messages())
+        # The refusal above stays on the page until the POST's answer
+        # replaces it.
+        hz.wait(180).until(
+            lambda d: hz.messages() and hz.messages() != refusal)
         text = ' '.join(hz.messages())
         checks.check('batch delete of full and inc1: both deleted, inc1 '
                      'first', 'Scheduled deletion of Volume Backups: %s, %s'

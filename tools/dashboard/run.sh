@@ -139,7 +139,7 @@ COMPRESS_OFFLINE = True
 COMPRESS_ENABLED = True
 TIME_ZONE = 'UTC'
 # Seconds a batch delete waits for deleted incrementals to be gone.
-CINDER_BACKUP_EXT_DELETE_WAIT = 20
+CINDER_BACKUP_EXT_DELETE_WAIT = 90
 LOGGING = {
     'version': 1,
     'disable_existing_loggers': False,
@@ -208,7 +208,7 @@ if [ "$static_status" != 0 ]; then
 fi
 
 # --- Horizon under gunicorn ---------------------------------------------------
-GUNICORN=(gunicorn --chdir "$HERE" --graceful-timeout 5 --timeout 120)
+GUNICORN=(gunicorn --chdir "$HERE" --graceful-timeout 5 --timeout 180)
 gunicorn --help | grep -q -e --no-control-socket &&
     GUNICORN+=(--no-control-socket)
 setsid "${GUNICORN[@]}" -b "127.0.0.1:$HORIZON_PORT" --workers 2 \
