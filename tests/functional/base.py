@@ -183,6 +183,14 @@ class CinderTestCase(functional_helpers._FunctionalTestBase):
         return self._wait(lambda: self.api.get_volume(volume['id']),
                           'available')
 
+    def create_chain(self, length=3):
+        """A volume and a chain of its backups: a full, then incrementals."""
+        volume = self.create_volume()
+        backups = [self.create_backup(volume['id'])]
+        backups += [self.create_backup(volume['id'], incremental=True)
+                    for _ in range(length - 1)]
+        return volume, backups
+
     def create_backup(self, volume_id, incremental=False, wait=True):
         body = {'backup': {'volume_id': volume_id,
                            'incremental': incremental}}

@@ -91,11 +91,8 @@ class TestBackupChains(ChainTestMixin, base.CinderTestCase):
 
     def setUp(self):
         super().setUp()
-        self.volume = self.create_volume()
-        self.full = self.create_backup(self.volume['id'])
-        self.child = self.create_backup(self.volume['id'], incremental=True)
-        self.grandchild = self.create_backup(self.volume['id'],
-                                             incremental=True)
+        self.volume, (self.full, self.child, self.grandchild) = (
+            self.create_chain())
         self.ids = [self.full['id'], self.child['id'],
                     self.grandchild['id']]
 

@@ -31,11 +31,8 @@ class TestBackupFlags(base.CinderTestCase):
 
     def setUp(self):
         super().setUp()
-        self.volume = self.create_volume()
-        self.full = self.create_backup(self.volume['id'])
-        self.child = self.create_backup(self.volume['id'], incremental=True)
-        self.grandchild = self.create_backup(self.volume['id'],
-                                             incremental=True)
+        self.volume, (self.full, self.child, self.grandchild) = (
+            self.create_chain())
 
     def flags(self, backup):
         return backup['is_incremental'], backup['has_dependent_backups']

@@ -19,19 +19,17 @@ client validates every body against strict schemas
 (additionalProperties: false).
 """
 
-from tempest.api.volume import base
-from tempest.common import waiters
 from tempest import config
-from tempest.lib.common.utils import test_utils
 from tempest.lib import decorators
 from tempest.lib import exceptions
 
+from cinder_backup_ext.tempest.api import base
 from cinder_backup_ext.tempest.services import backup_chains_client
 
 CONF = config.CONF
 
 
-class BackupChainsTest(base.BaseVolumeTest):
+class BackupChainsTest(base.BackupTest):
     """A chain full -> child -> grandchild of one volume, as its owner."""
 
     credentials = ['primary', 'alt']
@@ -39,10 +37,6 @@ class BackupChainsTest(base.BaseVolumeTest):
     @classmethod
     def skip_checks(cls):
         super().skip_checks()
-        if not CONF.volume_feature_enabled.backup:
-            raise cls.skipException('Cinder backup feature disabled')
-        if not CONF.cinder_backup_ext.extension_enabled:
-            raise cls.skipException('cinder-backup-ext is not enabled')
         if not CONF.cinder_backup_ext.chains_enabled:
             raise cls.skipException('os-backup-chains is not enabled')
 
@@ -54,26 +48,6 @@ class BackupChainsTest(base.BaseVolumeTest):
             cls.os_primary.auth_provider, **params)
         cls.alt_chains_client = backup_chains_client.BackupChainsClient(
             cls.os_alt.auth_provider, **params)
-
-    def setUp(self):
-        super().setUp()
-        self.volume = self.create_volume()
-
-    def backup(self, incremental=False):
-        """A backup of the test volume, cleaned up unless a test deleted it.
-
-        Cleanups run newest first, so children go before their parents.
-        """
-        client = self.backups_client
-        backup = client.create_backup(volume_id=self.volume['id'],
-                                      incremental=incremental)['backup']
-        self.addCleanup(test_utils.call_and_ignore_notfound_exc,
-                        client.wait_for_resource_deletion, backup['id'])
-        self.addCleanup(test_utils.call_and_ignore_notfound_exc,
-                        client.delete_backup, backup['id'])
-        waiters.wait_for_volume_resource_status(client, backup['id'],
-                                                'available')
-        return backup
 
     def chain_of_three(self):
         return [self.backup(), self.backup(incremental=True),

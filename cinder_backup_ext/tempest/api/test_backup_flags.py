@@ -21,48 +21,19 @@ validates every body against tempest's backup schemas
 
 import json
 
-from tempest.api.volume import base
-from tempest.common import waiters
 from tempest import config
 from tempest.lib.api_schema.response.volume import backups as schema
-from tempest.lib.common.utils import test_utils
 from tempest.lib import decorators
 from tempest.lib import exceptions
+
+from cinder_backup_ext.tempest.api import base
 
 CONF = config.CONF
 FLAGS = ('is_incremental', 'has_dependent_backups')
 
 
-class BackupFlagsTest(base.BaseVolumeTest):
+class BackupFlagsTest(base.BackupTest):
     """A chain full -> child -> grandchild, read back as a project member."""
-
-    @classmethod
-    def skip_checks(cls):
-        super().skip_checks()
-        if not CONF.volume_feature_enabled.backup:
-            raise cls.skipException('Cinder backup feature disabled')
-        if not CONF.cinder_backup_ext.extension_enabled:
-            raise cls.skipException('cinder-backup-ext is not enabled')
-
-    def setUp(self):
-        super().setUp()
-        self.volume = self.create_volume()
-
-    def backup(self, incremental=False):
-        """A backup of the test volume, cleaned up unless a test deleted it.
-
-        Cleanups run newest first, so children go before their parents.
-        """
-        client = self.backups_client
-        backup = client.create_backup(volume_id=self.volume['id'],
-                                      incremental=incremental)['backup']
-        self.addCleanup(test_utils.call_and_ignore_notfound_exc,
-                        client.wait_for_resource_deletion, backup['id'])
-        self.addCleanup(test_utils.call_and_ignore_notfound_exc,
-                        client.delete_backup, backup['id'])
-        waiters.wait_for_volume_resource_status(client, backup['id'],
-                                                'available')
-        return backup
 
     def flags(self, backup_id):
         body = self.backups_client.show_backup(backup_id)['backup']
