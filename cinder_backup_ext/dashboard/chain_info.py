@@ -54,13 +54,12 @@ class Chain(object):
     """The body of ``GET os-backup-chains/{id}`` (its ``backup_chain``)."""
 
     def __init__(self, body):
-        self.body = body
         self.members = list(body.get('backups') or [])
         self.by_id = {member['id']: member for member in self.members}
         rows = [dict(member, created_at=member.get('created_at') or '')
                 for member in self.members]
-        built = chains.build(rows)
-        self._tree = built[0] if len(built) == 1 else None
+        # Normally one tree; chains.build also copes with what is not.
+        self._trees = chains.build(rows)
         self._children = {}
         for member in self.members:
             if member.get('parent_id') in self.by_id:
@@ -80,20 +79,11 @@ class Chain(object):
 
     def descendants(self, backup_id):
         """Every backup made from this one, leaf-first (itself excluded)."""
-        if self._tree is not None and backup_id in self._tree.ids:
-            return [self.by_id[i] for i in self._tree.delete_order(backup_id)
-                    if i != backup_id]
-        # Not one tree (a corrupt table): walk the children.
-        order, stack = [], list(self.children(backup_id))
-        seen = {backup_id}
-        while stack:
-            member = stack.pop()
-            if member['id'] in seen:
-                continue
-            seen.add(member['id'])
-            order.append(member)
-            stack.extend(self.children(member['id']))
-        return order[::-1]
+        tree = chains.find(self._trees, backup_id)
+        if tree is None:
+            return []
+        return [self.by_id[i] for i in tree.delete_order(backup_id)
+                if i != backup_id]
 
     def pending(self, backup_id):
         """A dependent is still changing (being deleted, created ...)."""

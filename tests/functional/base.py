@@ -214,6 +214,14 @@ class CinderTestCase(functional_helpers._FunctionalTestBase):
             conn.execute(backups.update()
                          .where(backups.c.id == backup_id).values(**values))
 
+    def wait_deleted(self, backup_id):
+        def get():
+            try:
+                return self.get_backup(backup_id)
+            except client.OpenStackApiException404:
+                return {'id': backup_id, 'status': 'deleted'}
+        self._wait(get, 'deleted')
+
     def _wait(self, get, status, timeout=60):
         deadline = time.time() + timeout
         while True:

@@ -162,7 +162,7 @@ class TestBackupChains(ChainTestMixin, base.CinderTestCase):
                     accepted.append(member['id'])
             self.assertEqual(not round_, not accepted)
             for backup_id in accepted:
-                self._wait_gone(backup_id)
+                self.wait_deleted(backup_id)
             if not round_:  # the creating leaf finishes
                 self.set_backup_columns(extra['id'], status='available')
         self.assertEqual(5, round_)
@@ -173,7 +173,7 @@ class TestBackupChains(ChainTestMixin, base.CinderTestCase):
         self.assertEqual(self.ids[::-1], order)
         for backup_id in order:
             self.api.api_delete('/backups/%s' % backup_id)
-            self._wait_gone(backup_id)
+            self.wait_deleted(backup_id)
         self.assertEqual(404, self.status_of(
             '/os-backup-chains/%s' % self.full['id'])[0])
 
@@ -211,14 +211,6 @@ class TestBackupChains(ChainTestMixin, base.CinderTestCase):
                           listed['backup_count']))
         self.assertEqual(404, self.status_of(
             '/os-backup-chains/%s' % self.full['id'])[0])
-
-    def _wait_gone(self, backup_id):
-        def get():
-            try:
-                return self.get_backup(backup_id)
-            except base.client.OpenStackApiException404:
-                return {'id': backup_id, 'status': 'deleted'}
-        self._wait(get, 'deleted')
 
 
 class TestChainRows(ChainTestMixin, base.CinderTestCase):

@@ -79,17 +79,9 @@ class TestBackupFlags(base.CinderTestCase):
         for leaf, parent in ((self.grandchild, self.child),
                              (self.child, self.full)):
             self.api.api_delete('/backups/%s' % leaf['id'])
-            self._wait_deleted(leaf['id'])
+            self.wait_deleted(leaf['id'])
             self.assertFalse(self.get_backup(parent['id'])[
                 'has_dependent_backups'])
-
-    def _wait_deleted(self, backup_id):
-        def get():
-            try:
-                return self.get_backup(backup_id)
-            except base.client.OpenStackApiException404:
-                return {'id': backup_id, 'status': 'deleted'}
-        self._wait(get, 'deleted')
 
     def test_rows_win_over_a_drifted_counter(self):
         stock = self.stock_api()
