@@ -75,15 +75,14 @@ def reader(ctxt):
     return _db()[0].main_context_manager.reader.connection.using(ctxt)
 
 
-def read_connection(ctxt):
+def read_connection():
     """A Core connection on Cinder's engine, for one read statement.
 
     Lighter than :func:`reader` by about 0.1 ms per use (measured with
     ``tools/bench``): no enginefacade transaction context around it, for
     a hook that runs after Cinder's own transaction has ended. It is
     Cinder's engine, so its events, pool and oslo.db's error translation
-    apply as to Cinder's own statements. ``ctxt`` is unused; it keeps the
-    signature of :func:`reader`.
+    apply as to Cinder's own statements.
     """
     return _db()[0].get_engine().connect()
 
@@ -103,6 +102,9 @@ def next_link(req, collection, **query):
     """
     from cinder.api import common
     linked = req.copy_get()
+    # The copy's environ is shallow: drop webob's cached parse of the query,
+    # or setting values below would rewrite the original request's query.
+    linked.environ.pop('webob._parsed_query_vars', None)
     marker = query.pop('marker')
     for name, value in query.items():
         linked.GET[name] = str(value)

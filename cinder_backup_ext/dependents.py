@@ -77,7 +77,7 @@ def statement(backup_ids, dialect_name=None):
     return query.params(**params)
 
 
-def count_children(context, backup_ids):
+def count_children(backup_ids):
     """Map each of ``backup_ids`` that has live children to their number.
 
     Ids without children are absent from the result. No statement is sent
@@ -86,6 +86,6 @@ def count_children(context, backup_ids):
     ids = sorted(set(backup_ids))
     if not ids:
         return {}
-    with compat.read_connection(context) as conn:
+    with compat.read_connection() as conn:
         query, params = _form(ids, conn.dialect.name)
         return dict(conn.execute(query, params).all())

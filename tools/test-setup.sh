@@ -9,6 +9,9 @@
 # not is installed from Debian's packages and started without systemd.
 # Every step is idempotent: run it as often as you like.
 
+# Also when run as `bash tools/test-setup.sh`, which ignores the #! flags.
+set -xe
+
 DB_USER=openstack_citest
 DB_PW=openstack_citest
 

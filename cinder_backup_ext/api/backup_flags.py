@@ -59,7 +59,7 @@ class BackupFlagsController(compat.Controller):
             return
         ids = [body['id'] for body, _backup in shown]
         try:
-            children = dependents.count_children(context, ids)
+            children = dependents.count_children(ids)
         except Exception:
             LOG.exception('Counting dependent backups of %s failed; '
                           'returning the flags as Cinder built them.', ids)

@@ -13,14 +13,18 @@
 """The pure parts of os-backup-chains: bodies and query values."""
 
 import datetime
+from unittest import mock
+from urllib import parse
 
 from oslotest import base
 from stevedore import extension
+import webob
 import webob.exc
 
 from cinder_backup_ext.api import backup_chains
 from cinder_backup_ext.api import loader
 from cinder_backup_ext import chains
+from cinder_backup_ext import compat
 
 T0 = datetime.datetime(2026, 11, 1)
 
@@ -90,3 +94,27 @@ class TestEntryPoint(base.BaseTestCase):
         manager = extension.ExtensionManager(loader.NAMESPACE)
         self.assertIs(backup_chains.Backup_chains,
                       manager['backup_chains'].plugin)
+
+
+class TestNextLink(base.BaseTestCase):
+
+    def _request(self, query):
+        req = webob.Request.blank('/v3/p1/os-backup-chains?' + query)
+        req.environ['cinder.context'] = mock.Mock(project_id='p1')
+        return req
+
+    def test_replaces_values_and_keeps_the_rest(self):
+        req = self._request('limit=5&sort_dir=asc')
+        link = compat.next_link(req, backup_chains.ALIAS, limit=7, marker='m')
+        query = parse.parse_qs(parse.urlsplit(link).query)
+        self.assertEqual({'limit': ['7'], 'sort_dir': ['asc'],
+                          'marker': ['m']}, query)
+
+    def test_leaves_the_request_alone(self):
+        # webob caches the parsed query in the environ, which a copy of
+        # the request shares: the link must not rewrite the original.
+        req = self._request('limit=5&sort_dir=asc')
+        self.assertEqual('5', req.GET['limit'])
+        compat.next_link(req, backup_chains.ALIAS, limit=7, marker='m')
+        self.assertEqual('limit=5&sort_dir=asc', req.query_string)
+        self.assertEqual('5', req.GET['limit'])

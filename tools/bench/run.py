@@ -30,6 +30,7 @@ Servers are found as the tests find them (``tools/test-setup.sh``).
 """
 
 import argparse
+import atexit
 import gc
 import json
 import os
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 URLS = {
     'sqlite': None,  # a file in a temporary directory
@@ -256,7 +258,13 @@ def worker(args):
     from tests.functional import databases
 
     tmp = tempfile.mkdtemp(prefix='cbe-bench-')
-    url = _scratch_database(args.engine, 'cbe_bench', tmp)
+    # Names of this run's own, dropped however the run ends, so that two
+    # runs on one server never meet and a failed one leaves nothing.
+    names = ['cbe_bench_%s_%s' % (kind, uuid.uuid4().hex[:8])
+             for kind in ('api', 'count')]
+    if args.engine != 'sqlite':
+        atexit.register(_drop_databases, args.engine, names)
+    url = _scratch_database(args.engine, names[0], tmp)
     paste_ini = os.path.join(sys.prefix, 'etc', 'cinder', 'api-paste.ini')
     cfg.CONF([], project='cinder', default_config_files=[])
     cfg.CONF.set_override('connection', url, 'database')
@@ -321,7 +329,7 @@ def worker(args):
                     for name, values in latencies.items()}
 
     # The count query alone, and the index build, on a larger table.
-    count_url = _scratch_database(args.engine, 'cbe_bench_count', tmp)
+    count_url = _scratch_database(args.engine, names[1], tmp)
     import sqlalchemy as sa
     count_engine = sa.create_engine(count_url)
     compat.db_sync(count_engine)
@@ -366,8 +374,6 @@ def worker(args):
         'writer_errors': len(writer.errors)}
     count_engine.dispose()
     engine.dispose()
-    if args.engine != 'sqlite':
-        _drop_databases(args.engine, ('cbe_bench', 'cbe_bench_count'))
     import shutil
     shutil.rmtree(tmp, ignore_errors=True)
     result['load_average'] = load_average()
@@ -379,9 +385,12 @@ def _drop_databases(engine_name, names):
     admin = sa.create_engine(URLS[engine_name] % (
         'postgres' if engine_name == 'postgresql' else ''),
         isolation_level='AUTOCOMMIT')
+    # PostgreSQL's FORCE ends what a failed run left connected.
+    force = ' WITH (FORCE)' if engine_name == 'postgresql' else ''
     with admin.connect() as conn:
         for name in names:
-            conn.execute(sa.text('DROP DATABASE IF EXISTS %s' % name))
+            conn.execute(sa.text('DROP DATABASE IF EXISTS %s%s'
+                                 % (name, force)))
     admin.dispose()
 
 

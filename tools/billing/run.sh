@@ -56,6 +56,7 @@ done
 if ! command -v influxd >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "influxd missing: apt-get install influxdb (CloudKitty's storage)"
+        apt-get update -q >/dev/null
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
             --no-install-recommends influxdb >/dev/null
     else

@@ -21,7 +21,9 @@ install_if_missing() {
     [ -x /usr/sbin/mariadbd ] && [ -e $PROVIDER ] && command -v rsync >/dev/null && return
     local sudo=""
     [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get install -y galera-4 mariadb-server rsync
+    $sudo apt-get update -q
+    $sudo env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y galera-4 mariadb-server rsync
 }
 
 node_conf() {
