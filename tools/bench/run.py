@@ -35,6 +35,7 @@ import gc
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -308,6 +309,7 @@ def worker(args):
     from tests.functional import databases
 
     tmp = tempfile.mkdtemp(prefix='cbe-bench-')
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     # Names of this run's own, dropped however the run ends, so that two
     # runs on one server never meet and a failed one leaves nothing.
     names = ['cbe_bench_%s_%s' % (kind, uuid.uuid4().hex[:8])
@@ -427,8 +429,6 @@ def worker(args):
         'writer_errors': len(writer.errors)}
     count_engine.dispose()
     engine.dispose()
-    import shutil
-    shutil.rmtree(tmp, ignore_errors=True)
     result['load_average'] = load_average()
     print(json.dumps(result))
 

@@ -240,7 +240,9 @@ $KS bootstrap --bootstrap-password "$PASSWORD" \
 GUNICORN=(gunicorn --chdir "$HERE" --graceful-timeout 5)
 gunicorn --help | grep -e --no-control-socket >/dev/null &&
     GUNICORN+=(--no-control-socket)
-start gunicorn-keystone "${GUNICORN[@]}" -b "127.0.0.1:$KS_PORT" -w 2 \
+# One worker: two processes writing one SQLite file fail with "database is
+# locked" (seen in CI: token issue updates user.last_active_at).
+start gunicorn-keystone "${GUNICORN[@]}" -b "127.0.0.1:$KS_PORT" -w 1 \
     keystone_wsgi:application
 wait_http "http://127.0.0.1:$KS_PORT/v3"
 
