@@ -47,6 +47,8 @@ import tempfile
 import time
 import uuid
 
+from tools.bench import run
+
 ADMIN_URLS = {
     'mysql': 'mysql+pymysql://openstack_citest:openstack_citest@'
              '127.0.0.1/%s',
@@ -148,14 +150,6 @@ def other_rows(count, seed, start):
 
 # --- one engine, in its own process ------------------------------------------
 
-def _analyze(engine):
-    import sqlalchemy as sa
-    with engine.begin() as conn:
-        conn.execute(sa.text({'postgresql': 'ANALYZE backups',
-                              'mysql': 'ANALYZE TABLE backups'}.get(
-                                  conn.dialect.name, 'ANALYZE')))
-
-
 def _measure(app, path, requests, counter, check):
     """Warm up, then time ``requests`` GETs; the body is checked once."""
     import webob
@@ -241,7 +235,7 @@ def _run(args, url, tmp):
         layouts[label] = (volume_id, mine)
         rows += mine
     databases.insert(engine, rows)
-    _analyze(engine)
+    run.analyze(engine)
     apps = {name: cinder_wsgi.load_app(extensions)
             for name, extensions in cinder_wsgi.EXTENSIONS.items()}
 

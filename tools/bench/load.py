@@ -89,7 +89,7 @@ def prepare(engine_name, rows, seed):
         compat.db_sync(engine)
         databases.insert(engine, bench._backup_rows(rows, seed))
         migration.upgrade(engine)
-        bench._analyze(engine)
+        bench.analyze(engine)
         engine.dispose()
     print(json.dumps({'url': url}))
 

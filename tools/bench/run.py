@@ -287,7 +287,8 @@ def _show_stages(engine, backup_id, runs):
     return stages
 
 
-def _analyze(engine):
+def analyze(engine):
+    """Fresh planner statistics, so that each engine plans as in use."""
     import sqlalchemy as sa
     with engine.begin() as conn:
         conn.execute(sa.text({'postgresql': 'ANALYZE backups',
@@ -333,7 +334,7 @@ def worker(args):
     compat.db_sync(engine)
     rows = _backup_rows(args.rows, args.seed)
     databases.insert(engine, rows)
-    _analyze(engine)
+    analyze(engine)
     apps = _apps(paste_ini)
 
     counter = []
@@ -350,7 +351,7 @@ def worker(args):
     for indexed in (False, True):
         if indexed:
             migration.upgrade(engine)
-            _analyze(engine)
+            analyze(engine)
         key = 'index' if indexed else 'no index'
         shows = ['%s/%s' % (base, rng.choice(live)) for _ in range(50)]
         for label, paths in (
@@ -396,7 +397,7 @@ def worker(args):
     else:
         databases.fill(count_engine, args.count_rows)
     fill_time = time.perf_counter() - started
-    _analyze(count_engine)
+    analyze(count_engine)
     with count_engine.connect() as conn:
         parents = [r[0] for r in conn.execute(sa.text(
             'SELECT parent_id FROM backups WHERE parent_id IS NOT NULL '
@@ -414,7 +415,7 @@ def worker(args):
     if args.engine != 'sqlite':
         writer.stop.set()
         writer.join()
-    _analyze(count_engine)
+    analyze(count_engine)
     pairs = _count_alone(count_engine, ids, args.count_runs)
     result['count'] = {
         'rows': args.count_rows, 'ids': len(ids), 'fill_s': fill_time,
