@@ -43,10 +43,24 @@ notifier_opts = [
                       'notification by more than one timeout.'),
 ]
 
+flags_opts = [
+    cfg.IntOpt('count_pool_size',
+               default=2,
+               min=0,
+               help='Connections to Cinder\'s database that each API '
+                    'process keeps open for counting dependent backups, '
+                    'in autocommit and without a ping before each use, so '
+                    'that a count is one round trip. More are opened '
+                    'when more counts run at once, up to [database] '
+                    'max_overflow, and closed after use. 0 counts on '
+                    'Cinder\'s own connections instead (three round trips '
+                    'per count).'),
+]
+
 
 def register_opts(conf):
-    conf.register_opts(notifier_opts, group=GROUP)
+    conf.register_opts(notifier_opts + flags_opts, group=GROUP)
 
 
 def list_opts():
-    return [(GROUP, notifier_opts)]
+    return [(GROUP, notifier_opts + flags_opts)]
