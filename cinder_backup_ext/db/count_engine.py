@@ -51,10 +51,12 @@ from cinder_backup_ext import opts
 
 LOG = logging.getLogger(__name__)
 
-# create_engine(skip_autocommit_rollback=) is new in SQLAlchemy 2.0.43.
-_SKIPS_AUTOCOMMIT_ROLLBACK = tuple(
-    int(part) for part in sa.__version__.split('.')[:3]
-    if part.isdigit()) >= (2, 0, 43)
+_SQLALCHEMY = tuple(int(part) for part in sa.__version__.split('.')[:3]
+                    if part.isdigit())
+# SQLAlchemy 2.0 rolls back as a connection goes back, autocommit or not;
+# 2.0.43 added create_engine(skip_autocommit_rollback=) to skip that.
+_SKIPS_AUTOCOMMIT_ROLLBACK = _SQLALCHEMY >= (2, 0, 43)
+SENDS_ROLLBACK = (2, 0) <= _SQLALCHEMY < (2, 0, 43)
 
 _lock = threading.Lock()
 _state = {'source': None, 'engine': None}
