@@ -109,6 +109,22 @@ class _CountEngineTests(object):
             return int(conn.execute(sa.text(
                 "SHOW SESSION STATUS LIKE 'Com_rollback'")).one()[1])
 
+    def test_ids_with_quotes_commas_and_braces(self):
+        # Not ids Cinder makes, but a page must still count them exactly
+        # (PostgreSQL gets the ids as one array literal).
+        odd = ['a"b', 'c\\d', 'e,f', '{g}', 'h i']
+        rows = [dict(id=i, volume_id='v', parent_id=None, deleted=False,
+                     status='available', num_dependent_backups=0)
+                for i in odd]
+        rows += [dict(row, id='child-%d' % n, parent_id=row['id'])
+                 for n, row in enumerate(rows)]
+        databases.insert(self.engine, rows)
+        self.assertEqual({i: 1 for i in odd},
+                         dependents.count_children(odd))
+        self.assertEqual(dict({i: 1 for i in odd[:2]},
+                              **self.expected(self.parents)),
+                         dependents.count_children(odd[:2] + self.parents))
+
     def test_sees_a_commit_at_once(self):
         parent = self.parents[0]
         dependents.count_children([parent])
