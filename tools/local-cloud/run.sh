@@ -415,6 +415,10 @@ fi
 
 # --- tempest ---------------------------------------------------------------
 cd "$WORK"
+# tempest keeps its locks in $TMPDIR/tempest-lock: inside this run's folder,
+# which the teardown removes, rather than in /tmp.
+export TMPDIR="$WORK/tmp"
+mkdir -p "$TMPDIR"
 tempest init --name "cbe-cloud-$RUN" \
     --workspace-path "$WORK/workspace.yaml" tempest >/dev/null
 cat >"$WORK/tempest/etc/tempest.conf" <<CONF
