@@ -142,6 +142,7 @@ class Writer(threading.Thread):
         self.engine = engine
         self.stop = threading.Event()
         self.latencies = []
+        self.spans = []  # (started, ended) of each insert, time.monotonic()
         self.errors = []
 
     def run(self):
@@ -154,4 +155,6 @@ class Writer(threading.Thread):
                         deleted=False, status='creating'))
             except Exception as exc:
                 self.errors.append(exc)
-            self.latencies.append(time.monotonic() - started)
+            ended = time.monotonic()
+            self.spans.append((started, ended))
+            self.latencies.append(ended - started)
