@@ -109,8 +109,8 @@ def db_sync(engine):
     migration.db_sync(engine=engine)
 
 
-def authorize(ctxt, rule_defaults, action, target):
-    """Check ``action`` with Cinder's enforcer; never raise on a denial.
+def policy_enforcer(rule_defaults, action):
+    """Cinder's enforcer, with ``rule_defaults`` registered in it.
 
     Cinder's enforcer is created lazily and is thrown away by
     ``cinder.policy.reset()``, so registration at load time alone is not
@@ -124,4 +124,10 @@ def authorize(ctxt, rule_defaults, action, target):
     enforcer = policy._ENFORCER
     if action not in enforcer.registered_rules:
         enforcer.register_defaults(rule_defaults)
+    return enforcer
+
+
+def authorize(ctxt, rule_defaults, action, target):
+    """Check ``action`` with Cinder's enforcer; never raise on a denial."""
+    policy_enforcer(rule_defaults, action)
     return ctxt.authorize(action, target=target, fatal=False)

@@ -28,10 +28,15 @@ from oslo_log import log as logging
 from cinder_backup_ext import compat
 from cinder_backup_ext import dependents
 from cinder_backup_ext import policies
+from cinder_backup_ext import verdicts
 
 LOG = logging.getLogger(__name__)
 
 FLAGS = ('is_incremental', 'has_dependent_backups')
+
+# Asked right after Cinder's own backup:get or backup:get_all check, which
+# reloads changed policy files: what verdicts.py relies on.
+SHOW_FLAGS = verdicts.Verdicts(policies.list_rules(), policies.SHOW_FLAGS)
 
 
 class BackupFlagsController(compat.Controller):
@@ -75,17 +80,16 @@ class BackupFlagsController(compat.Controller):
         A detail page usually holds one project's backups, so the policy
         engine runs once per page, not once per backup.
         """
-        verdicts = {}
+        allowed = {}
         shown, hidden = [], []
         cached = req.get_db_backups() or {}
         for body in bodies:
             backup = cached.get(body['id'])
             project_id = backup.project_id if backup else context.project_id
-            if project_id not in verdicts:
-                verdicts[project_id] = compat.authorize(
-                    context, policies.list_rules(), policies.SHOW_FLAGS,
-                    {'project_id': project_id})
-            if not verdicts[project_id]:
+            if project_id not in allowed:
+                allowed[project_id] = SHOW_FLAGS.authorize(
+                    context, {'project_id': project_id})
+            if not allowed[project_id]:
                 hidden.append(body)
             elif backup is not None:
                 shown.append((body, backup))

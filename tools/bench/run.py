@@ -257,7 +257,8 @@ def _show_stages(engine, backup_id, runs):
     """The plugin's part of a ``show``, stage by stage, in isolation.
 
     Median seconds of each stage, run ``runs`` times in a row: the policy
-    check (as ``noauth`` builds the context), a checkout and return on the
+    check (as ``noauth`` builds the context) by the enforcer and as the
+    hook asks it (remembered, ``verdicts.py``), a checkout and return on the
     plugin's count engine (``db/count_engine.py``), the count statement on
     an open connection, a bare ``SELECT 1`` round trip for scale, and the
     whole count as the hook runs it (checkout + statement).
@@ -265,6 +266,7 @@ def _show_stages(engine, backup_id, runs):
     import sqlalchemy as sa
 
     from cinder import context
+    from cinder_backup_ext.api import backup_flags
     from cinder_backup_ext import compat
     from cinder_backup_ext.db import count_engine
     from cinder_backup_ext import dependents
@@ -276,6 +278,9 @@ def _show_stages(engine, backup_id, runs):
     def policy():
         compat.authorize(ctxt, policies.list_rules(), policies.SHOW_FLAGS,
                          {'project_id': PROJECT})
+
+    def remembered():
+        backup_flags.SHOW_FLAGS.authorize(ctxt, {'project_id': PROJECT})
 
     counts = count_engine.engine()
 
@@ -294,7 +299,9 @@ def _show_stages(engine, backup_id, runs):
             values.append(time.perf_counter() - started)
         return statistics.median(values)
 
+    policy()  # the enforcer's rules loaded, as Cinder's check leaves them
     stages = {'policy check': timed(policy),
+              'policy check, remembered': timed(remembered),
               'checkout + return': timed(checkout)}
     with counts.connect() as conn:
         stages['count statement'] = timed(
