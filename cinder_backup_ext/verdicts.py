@@ -125,7 +125,7 @@ class Verdicts(object):
                 known, sources, verdicts = self._state
                 if (known is not enforcer or not _same(sources, before)
                         or len(verdicts) >= MAX_REMEMBERED):
-                    verdicts = {}
-                self._state = (enforcer, before,
-                               {**verdicts, key: bool(verdict)})
+                    verdicts = {}  # readers may hold the old one: not cleared
+                verdicts[key] = bool(verdict)
+                self._state = (enforcer, before, verdicts)
         return verdict
