@@ -106,7 +106,8 @@ class ConcurrentBuildTests(object):
         with self.engine.connect() as conn:
             return conn.execute(sa.text(
                 "SELECT count(*) FROM pg_stat_activity "
-                "WHERE query LIKE 'CREATE INDEX%' AND state = 'active' "
+                "WHERE datname = current_database() "
+                "AND query LIKE 'CREATE INDEX%' AND state = 'active' "
                 "AND wait_event_type = 'Lock'")).scalar()
 
     def test_inserts_pass_a_build_in_progress(self):
