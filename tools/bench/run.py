@@ -313,10 +313,17 @@ def _show_stages(engine, backup_id, runs):
 
 
 def analyze(engine):
-    """Fresh planner statistics, so that each engine plans as in use."""
+    """The table as autovacuum and fresh statistics leave it in use.
+
+    On PostgreSQL that is ``VACUUM ANALYZE``: a table just filled has no
+    page marked all-visible, so every index scan also reads the heap, which
+    a table autovacuum has been through does not (the count of 1000 ids on
+    100,000 rows: 12.9 ms just filled, 2.3 ms vacuumed, an index-only scan).
+    """
     import sqlalchemy as sa
-    with engine.begin() as conn:
-        conn.execute(sa.text({'postgresql': 'ANALYZE backups',
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level='AUTOCOMMIT')
+        conn.execute(sa.text({'postgresql': 'VACUUM ANALYZE backups',
                               'mysql': 'ANALYZE TABLE backups'}.get(
                                   conn.dialect.name, 'ANALYZE')))
 
