@@ -141,9 +141,12 @@ class Writer(threading.Thread):
         super().__init__(daemon=True)
         self.engine = engine
         self.stop = threading.Event()
-        self.latencies = []
         self.spans = []  # (started, ended) of each insert, time.monotonic()
         self.errors = []
+
+    @property
+    def latencies(self):
+        return [ended - started for started, ended in self.spans]
 
     def run(self):
         while not self.stop.is_set():
@@ -155,6 +158,4 @@ class Writer(threading.Thread):
                         deleted=False, status='creating'))
             except Exception as exc:
                 self.errors.append(exc)
-            ended = time.monotonic()
-            self.spans.append((started, ended))
-            self.latencies.append(ended - started)
+            self.spans.append((started, time.monotonic()))
