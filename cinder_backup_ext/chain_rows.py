@@ -21,8 +21,13 @@ serves each step). The CTEs carry ids only and join with ``UNION``, not
 ``UNION ALL``: a row met twice is dropped, so even a corrupt table whose
 ``parent_id`` values form a cycle ends the walk.
 
-The down walk follows ``parent_id`` whatever the child's project, like the
-dependents count (``dependents.py``): the chain is what blocks deletes.
+The walks follow ``parent_id`` whatever the project, like the dependents
+count (``dependents.py``): another project's child blocks a delete all the
+same. Each row carries its live parent's project (``parent_project_id``)
+so that ``visibility.py`` can tell, from the rows alone, which members and
+which parents a caller may see. Roots are chosen the same way: for a
+caller who sees one project, a backup whose parent belongs to another
+project starts a chain of its own.
 """
 
 import sqlalchemy as sa
@@ -34,9 +39,19 @@ COLUMNS = ('id', 'display_name', 'parent_id', 'status', 'size',
            'created_at', 'project_id', 'volume_id')
 
 
+def _columns(backups):
+    """The member columns, and the project of the live parent (or NULL)."""
+    parent = backups.alias('live_parent')
+    joined = backups.outerjoin(parent, sa.and_(
+        parent.c.id == backups.c.parent_id, parent.c.deleted == sa.false()))
+    return ([backups.c[name] for name in COLUMNS]
+            + [parent.c.project_id.label('parent_project_id')]), joined
+
+
 def _select_rows(backups, ids_cte):
-    return (sa.select(*[backups.c[name] for name in COLUMNS])
-            .select_from(backups.join(ids_cte, backups.c.id == ids_cte.c.id))
+    columns, joined = _columns(backups)
+    return (sa.select(*columns)
+            .select_from(joined.join(ids_cte, backups.c.id == ids_cte.c.id))
             .where(backups.c.deleted == sa.false()))
 
 
@@ -79,34 +94,45 @@ def _scope(query, backups, project_id, volume_id):
     return query
 
 
-def _is_root(backups):
-    """No parent, or a parent that is not a live row (an orphan)."""
+def _is_root(backups, seen_project):
+    """No parent, or a parent the caller does not see as a live row.
+
+    ``seen_project`` None: the caller sees every project, and a root is a
+    full backup or an orphan (its parent is not a live row). Otherwise the
+    caller sees that project only, and a backup whose live parent belongs
+    to another project is a root too.
+    """
     parent = backups.alias('parent')
     live_parent = (sa.select(parent.c.id)
                    .where(parent.c.id == backups.c.parent_id)
-                   .where(parent.c.deleted == sa.false())
-                   .exists())
+                   .where(parent.c.deleted == sa.false()))
+    if seen_project is not None:
+        live_parent = live_parent.where(parent.c.project_id == seen_project)
     return sa.and_(backups.c.deleted == sa.false(),
-                   sa.or_(backups.c.parent_id.is_(None), ~live_parent))
+                   sa.or_(backups.c.parent_id.is_(None),
+                          ~live_parent.exists()))
 
 
-def marker_statement(marker, project_id=None):
+def marker_statement(marker, project_id=None, seen_project=None):
     """The (created_at, id) of root ``marker``, in the caller's scope."""
     backups = compat.BACKUPS
     query = (sa.select(backups.c.created_at, backups.c.id)
              .where(backups.c.id == marker)
-             .where(_is_root(backups)))
+             .where(_is_root(backups, seen_project)))
     return _scope(query, backups, project_id, None)
 
 
-def roots_statement(limit, project_id=None, volume_id=None, after=None):
+def roots_statement(limit, project_id=None, volume_id=None, after=None,
+                    seen_project=None):
     """A page of chain roots, newest first.
 
-    ``after`` is the (created_at, id) of the previous page's last root.
+    ``after`` is the (created_at, id) of the previous page's last root;
+    ``seen_project`` as in ``_is_root``.
     """
     backups = compat.BACKUPS
-    query = _scope(sa.select(*[backups.c[name] for name in COLUMNS])
-                   .where(_is_root(backups)),
+    columns, joined = _columns(backups)
+    query = _scope(sa.select(*columns).select_from(joined)
+                   .where(_is_root(backups, seen_project)),
                    backups, project_id, volume_id)
     if after is not None:
         created_at, root_id = after
@@ -165,22 +191,24 @@ class MarkerNotFound(Exception):
 
 
 def page_of_chains(context, limit, project_id=None, volume_id=None,
-                   marker=None):
+                   marker=None, seen_project=None):
     """A page of roots, newest first, and every live member of their chains.
 
-    Returns (roots, members). ``project_id`` None means every project.
+    Returns (roots, members). ``project_id`` None means every project;
+    ``seen_project`` is the one project the caller sees (None: all).
     Two statements, three with a marker; none of them grows with the
     chains' length.
     """
     with compat.reader(context) as conn:
         after = None
         if marker is not None:
-            after = conn.execute(marker_statement(marker, project_id)).first()
+            after = conn.execute(marker_statement(
+                marker, project_id, seen_project)).first()
             if after is None:
                 raise MarkerNotFound(marker)
             after = tuple(after)
-        roots = _dicts(conn.execute(
-            roots_statement(limit, project_id, volume_id, after)))
+        roots = _dicts(conn.execute(roots_statement(
+            limit, project_id, volume_id, after, seen_project)))
         if not roots:
             return [], []
         unbounded_recursion(conn)

@@ -16,8 +16,9 @@ Pure functions over backup rows (mappings with at least ``id``,
 ``parent_id``, ``status`` and ``created_at``), with no Cinder and no HTTP,
 so that the ``os-backup-chains`` resource, the OpenStackClient plugin and
 the dashboard all answer the same way. The rows must be every live backup
-of the chains concerned: a backup's dependents are its children among
-them, the same rows Cinder's delete check counts.
+of the chains concerned that the caller may see: a backup's dependents are
+its children among them, plus ``hidden_dependent_count`` children of other
+projects (``visibility.py``), the same rows the delete check counts.
 """
 
 import collections
@@ -25,6 +26,22 @@ import collections
 #: Cinder deletes a backup (without ``force``) only in these states, and
 #: only when no live backup has it as its parent.
 DELETABLE_STATUSES = frozenset(['available', 'error'])
+
+#: Why a member is not deletable, in the order Cinder's delete checks.
+STATUS_REASON = 'Cinder deletes only available or error backups, not %s.'
+DEPENDENTS_REASON = 'Incremental backups depend on this one.'
+HIDDEN_DEPENDENTS_REASON = 'A backup of another project depends on this one.'
+
+
+def not_deletable_reason(row, kids=()):
+    """Why Cinder refuses to delete ``row``; None when it accepts."""
+    if row['status'] not in DELETABLE_STATUSES:
+        return STATUS_REASON % row['status']
+    if kids:
+        return DEPENDENTS_REASON
+    if row.get('hidden_dependent_count'):
+        return HIDDEN_DEPENDENTS_REASON
+    return None
 
 
 def _key(row):
@@ -34,28 +51,35 @@ def _key(row):
 class Chain(object):
     """One tree of live backups.
 
-    ``root`` is the full backup, or an *orphan*: an incremental whose parent
-    is no longer a live row (``is_orphan``). ``members`` are every backup of
-    the tree in tree order (each parent before its children, siblings
-    oldest first), as dicts with ``depth``, ``is_incremental``,
-    ``has_dependent_backups`` and ``deletable`` added.
+    ``root`` is the full backup, an *orphan*: an incremental whose parent
+    is no longer a live row (``is_orphan``), or an incremental whose parent
+    the caller may not see (``parent_hidden``). ``members`` are every
+    backup of the tree in tree order (each parent before its children,
+    siblings oldest first), as dicts with ``depth``, ``is_incremental``,
+    ``has_dependent_backups``, ``deletable`` and ``not_deletable_reason``
+    added.
     """
 
     def __init__(self, root, children):
         self.root = root
-        self.is_orphan = root['parent_id'] is not None
+        self.parent_hidden = bool(root.get('parent_hidden'))
+        self.is_orphan = (root['parent_id'] is not None
+                          and not self.parent_hidden)
         self._children = children
         self.members = []
         stack = [(root, 0)]
         while stack:
             row, depth = stack.pop()
             kids = children.get(row['id'], ())
+            reason = not_deletable_reason(row, kids)
             self.members.append(dict(
                 row, depth=depth,
+                hidden_dependent_count=row.get('hidden_dependent_count', 0),
                 is_incremental=row['parent_id'] is not None,
-                has_dependent_backups=bool(kids),
-                deletable=(not kids
-                           and row['status'] in DELETABLE_STATUSES)))
+                has_dependent_backups=bool(
+                    kids or row.get('hidden_dependent_count')),
+                deletable=reason is None,
+                not_deletable_reason=reason))
             stack.extend((kid, depth + 1) for kid in reversed(kids))
         self.ids = frozenset(member['id'] for member in self.members)
 
@@ -66,6 +90,13 @@ class Chain(object):
     @property
     def newest(self):
         return max(self.members, key=_key)
+
+    @property
+    def hidden_count(self):
+        """Backups the caller may not see that touch this chain."""
+        return (int(self.parent_hidden)
+                + sum(member.get('hidden_dependent_count') or 0
+                      for member in self.members))
 
     def delete_order(self, backup_id):
         """The subtree rooted at ``backup_id``, leaf-first."""
@@ -131,8 +162,9 @@ def plan_prune(chains, keep_last=None, keep_chains=None):
     ``keep_last=N`` keeps the N newest available backups and every
     ancestor they restore from; ``keep_chains=K`` keeps the K newest chains
     whole. A backup in a state Cinder will not delete (creating, restoring,
-    deleting ...) is kept with its ancestors, so the plan never asks for a
-    delete that Cinder would refuse.
+    deleting ...), or that a backup of another project depends on, is kept
+    with its ancestors, so the plan never asks for a delete that Cinder
+    would refuse.
     """
     if (keep_last is None) == (keep_chains is None):
         raise ValueError('give exactly one of keep_last and keep_chains')
@@ -145,8 +177,10 @@ def plan_prune(chains, keep_last=None, keep_chains=None):
         available = sorted((m for m in members if m['status'] == 'available'),
                            key=_key, reverse=True)
         kept = {m['id'] for m in available[:keep_last]}
+    # Nor one that another project's backup depends on (visibility.py).
     kept |= {m['id'] for m in members
-             if m['status'] not in DELETABLE_STATUSES}
+             if m['status'] not in DELETABLE_STATUSES
+             or m.get('hidden_dependent_count')}
     for chain in chains:
         # Children come after their parent in tree order: walked backwards,
         # a kept backup has marked its parent before the parent is seen.

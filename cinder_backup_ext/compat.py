@@ -23,8 +23,13 @@ the API and database modules load on first use (see _LAZY below).
 import functools
 import importlib
 
+from oslo_log import log as logging
+
+from cinder.policies import backups as backup_policies
 from cinder.policies import base as policy_base
 from cinder import policy
+
+LOG = logging.getLogger(__name__)
 
 #: Cinder's check string for "may read this project's resources", the
 #: default of ``backup:get``.
@@ -32,6 +37,8 @@ READER_CHECK = policy_base.SYSTEM_READER_OR_PROJECT_READER
 #: Cinder's check string for its admin-only operations, such as listing
 #: every project's backups with ``all_tenants``.
 ADMIN_CHECK = policy_base.RULE_ADMIN_API
+#: Cinder's rule for ``DELETE /backups/{id}``.
+BACKUP_DELETE = backup_policies.DELETE_POLICY
 
 # Cinder's API and database modules import cinder.common.config, which
 # registers command-line options on the global CONF. The policy and config
@@ -44,6 +51,8 @@ _LAZY = {
     'extends': ('cinder.api.openstack.wsgi', 'extends'),
     # The controller behind the v3 core routes for /backups.
     'BackupsController': ('cinder.api.v3.backups', 'BackupsController'),
+    # Raised where Cinder refuses a backup operation: its 400 and message.
+    'InvalidBackup': ('cinder.exception', 'InvalidBackup'),
 }
 
 
@@ -73,6 +82,42 @@ def reader(ctxt):
     A Core connection, not an ORM session: the count needs no objects.
     """
     return _db()[0].main_context_manager.reader.connection.using(ctxt)
+
+
+def sees_every_project(ctxt):
+    """Cinder's ``GET /backups/{id}`` shows this context every project.
+
+    Cinder's database API filters by project only for a "user context"
+    (not an admin, with a user and a project).
+    """
+    return not _db()[0].is_user_context(ctxt)
+
+
+def extend_core_backups(controller, purpose):
+    """A routes hook that extends the Resource serving /backups/{id}.
+
+    Cinder's v3 router serves backups from core routes, then the contrib
+    ``Backups`` extension registers a second ``backups`` resource that
+    replaces ``router.resources['backups']``. A ``ControllerExtension`` on
+    'backups' would attach to that second resource, which serves neither
+    show, detail nor delete, and never run. The route mapper still knows
+    the Resource the core routes dispatch to; extend that one. Pass the
+    hook as ``custom_routes_fn`` of a ``ResourceExtension``; ``purpose``
+    says in the log what is lost when no route is found.
+    """
+    def attach(mapper, _own_resource):
+        found = {}
+        for route in mapper.matchlist:
+            resource = route.defaults.get('controller')
+            if isinstance(getattr(resource, 'controller', None),
+                          __getattr__('BackupsController')):
+                found[id(resource)] = resource
+        if not found:
+            LOG.error('No route serves Cinder\'s v3 BackupsController; '
+                      'cinder-backup-ext does NOT %s.', purpose)
+        for resource in found.values():
+            resource.register_extensions(controller)
+    return attach
 
 
 def max_limit():

@@ -101,3 +101,31 @@ def count_children(backup_ids):
         return {}
     query, params = _form(ids, count_engine.engine().dialect.name)
     return dict(count_engine.execute(query, params))
+
+
+def delete_statement(backup_id, project_id):
+    """One statement: what the delete guard needs to know of a backup.
+
+    A row (project_id, status, live children, live children of
+    ``project_id``) for a live backup; no row for a deleted or unknown one.
+    """
+    backups = compat.BACKUPS
+    child = backups.alias('child')
+    return (sa.select(
+        backups.c.project_id, backups.c.status,
+        sa.func.count(child.c.id),
+        sa.func.count(sa.case((child.c.project_id == project_id,
+                               child.c.id))))
+        .select_from(backups.outerjoin(child, sa.and_(
+            child.c.parent_id == backups.c.id,
+            child.c.deleted == sa.false())))
+        .where(backups.c.id == backup_id)
+        .where(backups.c.deleted == sa.false())
+        .group_by(backups.c.project_id, backups.c.status))
+
+
+def read_for_delete(context, backup_id):
+    """The row of ``delete_statement`` for the caller, or None."""
+    with compat.reader(context) as conn:
+        return conn.execute(
+            delete_statement(backup_id, context.project_id)).first()

@@ -23,7 +23,8 @@ false``, so chain data cannot ride in them; it gets its own resource:
 
 The answers come from ``chains.py`` over the rows ``chain_rows.py`` reads,
 so they agree with the OpenStackClient plugin and with Cinder's delete
-check. Bad input is a 400 that says what is wrong; a database failure is a
+check. A caller sees the members Cinder's ``GET /backups/{id}`` would show
+it, and of the others only how many there are (``visibility.py``). Bad input is a 400 that says what is wrong; a database failure is a
 503, never a traceback.
 """
 
@@ -40,6 +41,7 @@ from cinder_backup_ext import chain_rows
 from cinder_backup_ext import chains
 from cinder_backup_ext import compat
 from cinder_backup_ext import policies
+from cinder_backup_ext import visibility
 
 LOG = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ def summary(chain):
         'volume_id': chain.root['volume_id'],
         'project_id': chain.root['project_id'],
         'is_orphan': chain.is_orphan,
+        'parent_hidden': chain.parent_hidden,
+        'hidden_backup_count': chain.hidden_count,
         'backup_count': len(chain.members),
         'depth': chain.depth,
         'size': sum(member['size'] or 0 for member in chain.members),
@@ -88,14 +92,23 @@ def summary(chain):
     }
 
 
-MEMBER_KEYS = ('id', 'parent_id', 'depth', 'status', 'size', 'created_at',
-               'is_incremental', 'has_dependent_backups', 'deletable')
+MEMBER_KEYS = ('id', 'depth', 'status', 'size', 'created_at',
+               'is_incremental', 'has_dependent_backups', 'deletable',
+               'not_deletable_reason', 'hidden_dependent_count')
 
 
 def member(row):
     body = {key: row[key] for key in MEMBER_KEYS}
     body['name'] = row['display_name']
+    # A parent the caller may not see is not named.
+    body['parent_id'] = (None if row.get('parent_hidden')
+                         else row['parent_id'])
     return body
+
+
+def viewer(context):
+    return visibility.Viewer(compat.sees_every_project(context),
+                             context.project_id)
 
 
 class BackupChainsController(compat.Controller):
@@ -103,7 +116,8 @@ class BackupChainsController(compat.Controller):
     def show(self, req, id):
         context = req.environ['cinder.context']
         _uuid('backup_id', id)
-        rows = self._read(chain_rows.chain_of, context, id)
+        rows = visibility.rows_for(
+            viewer(context), self._read(chain_rows.chain_of, context, id))
         chain = chains.find(chains.build(rows), id)
         if chain is None:
             raise webob.exc.HTTPNotFound(
@@ -144,19 +158,24 @@ class BackupChainsController(compat.Controller):
         if not self._allowed(context, policies.GET_ALL_CHAINS,
                              context.project_id):
             self._forbid(policies.GET_ALL_CHAINS)
+        caller = viewer(context)
         project_id = context.project_id
-        if (strutils.bool_from_string(all_tenants)
+        # As Cinder's backup list: all_tenants needs the rule and a context
+        # that sees every project; anyone else gets their own project.
+        if (strutils.bool_from_string(all_tenants) and caller.sees_all
                 and self._allowed(context, policies.GET_ALL_TENANTS_CHAINS,
                                   context.project_id)):
             project_id = None
         try:
             roots, rows = self._read(
                 chain_rows.page_of_chains, context, limit,
-                project_id=project_id, volume_id=volume_id, marker=marker)
+                project_id=project_id, volume_id=volume_id, marker=marker,
+                seen_project=caller.seen_project)
         except chain_rows.MarkerNotFound:
             raise _bad_request('marker %s not found: it must be the id of '
                                'a chain root you can see.' % marker)
-        by_root = {chain.root['id']: chain for chain in chains.build(rows)}
+        by_root = {chain.root['id']: chain for chain in chains.build(
+            visibility.rows_for(caller, rows))}
         # A root deleted between the two reads has no members: it is gone.
         body = {'backup_chains': [summary(by_root[root['id']])
                                   for root in roots

@@ -96,31 +96,6 @@ class BackupFlagsController(compat.Controller):
         return shown, hidden
 
 
-def _attach_to_core_backups(controller):
-    """A routes hook that extends the Resource serving /backups/{id}.
-
-    Cinder's v3 router serves backups from core routes, then the contrib
-    ``Backups`` extension registers a second ``backups`` resource that
-    replaces ``router.resources['backups']``. A ``ControllerExtension`` on
-    'backups' would attach to that second resource, which serves neither
-    show nor detail, and never run. The route mapper still knows the
-    Resource the core routes dispatch to; extend that one.
-    """
-    def attach(mapper, _own_resource):
-        found = {}
-        for route in mapper.matchlist:
-            resource = route.defaults.get('controller')
-            if isinstance(getattr(resource, 'controller', None),
-                          compat.BackupsController):
-                found[id(resource)] = resource
-        if not found:
-            LOG.error('No route serves Cinder\'s v3 BackupsController; '
-                      'backup flags are NOT computed by cinder-backup-ext.')
-        for resource in found.values():
-            resource.register_extensions(controller)
-    return attach
-
-
 class Backup_flags(compat.ExtensionDescriptor):
     """Backup flags computed from the backup rows, under a policy rule."""
 
@@ -133,5 +108,5 @@ class Backup_flags(compat.ExtensionDescriptor):
         # here for the routes hook, the one place that sees the mapper.
         return [compat.ResourceExtension(
             self.alias, compat.Controller(),
-            custom_routes_fn=_attach_to_core_backups(
-                BackupFlagsController()))]
+            custom_routes_fn=compat.extend_core_backups(
+                BackupFlagsController(), 'compute the backup flags'))]

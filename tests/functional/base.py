@@ -136,6 +136,39 @@ class CinderTestCase(functional_helpers._FunctionalTestBase):
                                   self.osapi_version_major),
             self.osapi_version)
 
+    def keystone_api(self, project_id, roles=('member', 'reader'),
+                     user_id='u-member'):
+        """A second API on this cloud, as Cinder runs behind Keystone.
+
+        Cinder's noauth pipeline makes every caller an admin, who sees
+        every project. This API runs Cinder's ``keystone`` pipeline with
+        Cinder's own ``keystonecontext`` middleware; only keystonemiddleware
+        (``authtoken``), which would validate a token and set the identity
+        headers, is left out: the client sets them. So the context is what
+        a real member's token gives: not an admin unless ``roles`` say so.
+        """
+        paste = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                             'api-paste.ini')
+        with open(os.path.join(CINDER_ETC, 'api-paste.ini')) as f:
+            text = f.read()
+        with open(paste, 'w') as f:
+            f.write(text.replace(' authtoken keystonecontext ',
+                                 ' keystonecontext '))
+        saved = cfg.CONF.api_paste_config, cfg.CONF.auth_strategy
+        self.override_config('auth_strategy', 'keystone')
+        cfg.CONF.api_paste_config = paste
+        try:
+            api = service.WSGIService('osapi_volume')
+            api.start()
+        finally:
+            cfg.CONF.api_paste_config = saved[0]
+            self.override_config('auth_strategy', saved[1])
+        self.addCleanup(api.stop)
+        return IdentityClient(
+            'http://%s:%s/v%s' % (api.host, api.port,
+                                  self.osapi_version_major),
+            self.osapi_version, user_id, project_id, roles)
+
     def notify_over_rabbit(self, topic, driver='cinder_backup_ext'):
         """Send Cinder's notifications through ``driver`` to RabbitMQ.
 
@@ -232,6 +265,26 @@ class CinderTestCase(functional_helpers._FunctionalTestBase):
                 self.fail('%s is %s, not %s' % (thing['id'], thing['status'],
                                                 status))
             time.sleep(0.1)
+
+
+class IdentityClient(client.TestOpenStackClient):
+    """Cinder's test client, sending the headers Keystone's token gives."""
+
+    def __init__(self, auth_uri, api_version, user_id, project_id, roles):
+        super().__init__(user_id, None, auth_uri, api_version)
+        self.project_id = project_id
+        self.identity = {'X-User-Id': user_id, 'X-Project-Id': project_id,
+                         'X-Roles': ','.join(roles)}
+
+    def _authenticate(self, reauthenticate=False):
+        return {'x-server-management-url': '%s/%s' % (self.auth_uri,
+                                                      self.project_id),
+                'x-auth-token': 'unused'}
+
+    def request(self, url, method='GET', body=None, headers=None, **kwargs):
+        headers = dict(headers or {}, **self.identity)
+        return super().request(url, method=method, body=body,
+                               headers=headers, **kwargs)
 
 
 class ConfiguredCinder(cinder_test.TestCase):

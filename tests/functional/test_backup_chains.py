@@ -116,6 +116,7 @@ class TestBackupChains(ChainTestMixin, base.CinderTestCase):
         self.assertEqual(
             {'id': self.full['id'], 'volume_id': self.volume['id'],
              'project_id': self.api.project_id, 'is_orphan': False,
+             'parent_hidden': False, 'hidden_backup_count': 0,
              'backup_count': 3, 'depth': 2, 'size': 3,
              'statuses': {'available': 3},
              'newest_backup_id': self.grandchild['id']},

@@ -25,6 +25,7 @@ from cinder_backup_ext.api import backup_chains
 from cinder_backup_ext.api import loader
 from cinder_backup_ext import chains
 from cinder_backup_ext import compat
+from cinder_backup_ext import visibility
 
 T0 = datetime.datetime(2026, 11, 1)
 
@@ -45,7 +46,9 @@ class TestBodies(base.BaseTestCase):
             _row('c', 'full', status='creating', size=4, minute=3)])
         self.assertEqual({
             'id': 'full', 'volume_id': 'v1', 'project_id': 'p1',
-            'is_orphan': False, 'backup_count': 4, 'depth': 2, 'size': 6,
+            'is_orphan': False, 'parent_hidden': False,
+            'hidden_backup_count': 0, 'backup_count': 4, 'depth': 2,
+            'size': 6,
             'created_at': T0, 'newest_backup_id': 'c',
             'newest_created_at': T0 + datetime.timedelta(minutes=3),
             'statuses': {'available': 2, 'error': 1, 'creating': 1},
@@ -61,13 +64,59 @@ class TestBodies(base.BaseTestCase):
             [{'id': 'full', 'name': 'backup full', 'parent_id': None,
               'depth': 0, 'status': 'available', 'size': 1,
               'created_at': T0, 'is_incremental': False,
-              'has_dependent_backups': True, 'deletable': False},
+              'has_dependent_backups': True, 'deletable': False,
+              'not_deletable_reason': chains.DEPENDENTS_REASON,
+              'hidden_dependent_count': 0},
              {'id': 'a', 'name': 'backup a', 'parent_id': 'full',
               'depth': 1, 'status': 'available', 'size': 1,
               'created_at': T0 + datetime.timedelta(minutes=1),
               'is_incremental': True, 'has_dependent_backups': False,
-              'deletable': True}],
+              'deletable': True, 'not_deletable_reason': None,
+              'hidden_dependent_count': 0}],
             [backup_chains.member(m) for m in chain.members])
+
+
+    def test_what_a_member_of_one_project_sees(self):
+        # p1 owns full and b; p2's a sits between them and p2's c hangs
+        # below b: p1 sees two chains and none of p2's ids or names.
+        rows = [_row('full'), dict(_row('a', 'full', minute=1),
+                                   project_id='p2', parent_project_id='p1'),
+                dict(_row('b', 'a', minute=2), parent_project_id='p2'),
+                dict(_row('c', 'b', minute=3), project_id='p2',
+                     parent_project_id='p1')]
+        for row in rows[:1]:
+            row['parent_project_id'] = None
+        caller = visibility.Viewer(False, 'p1')
+        b_chain, full_chain = chains.build(visibility.rows_for(caller, rows))
+        full = backup_chains.summary(full_chain)
+        self.assertEqual((1, 1, False), (full['backup_count'],
+                                         full['hidden_backup_count'],
+                                         full['parent_hidden']))
+        b = backup_chains.summary(b_chain)
+        self.assertEqual(('b', False, True, 2),
+                         (b['id'], b['is_orphan'], b['parent_hidden'],
+                          b['hidden_backup_count']))
+        b_member, = [backup_chains.member(m) for m in b_chain.members]
+        self.assertEqual((None, True, True, False, 1,
+                          chains.HIDDEN_DEPENDENTS_REASON),
+                         (b_member['parent_id'], b_member['is_incremental'],
+                          b_member['has_dependent_backups'],
+                          b_member['deletable'],
+                          b_member['hidden_dependent_count'],
+                          b_member['not_deletable_reason']))
+        shown = repr([backup_chains.summary(c) for c in (b_chain, full_chain)]
+                     + [backup_chains.member(m) for m in b_chain.members
+                        + full_chain.members])
+        for name in ('a', 'c'):
+            self.assertNotIn("'%s'" % name, shown)
+            self.assertNotIn('backup %s' % name, shown)
+        self.assertNotIn('p2', shown)
+        # Who sees every project sees one chain, every member named.
+        everything, = chains.build(
+            visibility.rows_for(visibility.Viewer(True, 'p1'), rows))
+        self.assertEqual(['full', 'a', 'b', 'c'],
+                         [m['id'] for m in everything.members])
+        self.assertEqual(0, everything.hidden_count)
 
 
 class TestQueryValues(base.BaseTestCase):

@@ -156,6 +156,47 @@ class TestPrune(base.BaseTestCase):
         self.assertEqual(['new', 'old', 'old-inc'], plan.keep)
         self.assertEqual([], plan.delete)
 
+    def test_what_another_project_depends_on_stays(self):
+        # b has a child in another project (hidden): neither b nor its
+        # ancestors can go; c, on another branch, can.
+        rows = Rows()
+        rows.add('full')
+        rows.add('b', 'full')
+        rows.add('c', 'full')
+        rows.rows[1]['hidden_dependent_count'] = 1
+        chain, = chains.build(rows.rows)
+        b = chain.members[1]
+        self.assertEqual((True, False, chains.HIDDEN_DEPENDENTS_REASON),
+                         (b['has_dependent_backups'], b['deletable'],
+                          b['not_deletable_reason']))
+        self.assertEqual(1, chain.hidden_count)
+        plan = chains.plan_prune([chain], keep_chains=0)
+        self.assertEqual(['b', 'full'], plan.keep)
+        self.assertEqual(['c'], plan.delete)
+
+    def test_reasons_in_the_order_cinder_checks(self):
+        reason = chains.not_deletable_reason
+        self.assertEqual(chains.STATUS_REASON % 'creating',
+                         reason({'status': 'creating',
+                                 'hidden_dependent_count': 1}, ['kid']))
+        self.assertEqual(chains.DEPENDENTS_REASON,
+                         reason({'status': 'error',
+                                 'hidden_dependent_count': 1}, ['kid']))
+        self.assertEqual(chains.HIDDEN_DEPENDENTS_REASON,
+                         reason({'status': 'available',
+                                 'hidden_dependent_count': 2}))
+        self.assertIsNone(reason({'status': 'available'}))
+
+    def test_a_hidden_parent_is_not_an_orphan(self):
+        rows = Rows()
+        rows.add('inc', 'hidden-parent')
+        rows.rows[0]['parent_hidden'] = True
+        chain, = chains.build(rows.rows)
+        self.assertEqual((False, True, 1), (chain.is_orphan,
+                                            chain.parent_hidden,
+                                            chain.hidden_count))
+        self.assertTrue(chain.members[0]['is_incremental'])
+
     def test_keep_nothing(self):
         plan = chains.plan_prune(chains.build(_two_chains()), keep_chains=0)
         self.assertEqual([], plan.keep)
