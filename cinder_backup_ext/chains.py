@@ -28,7 +28,8 @@ import collections
 DELETABLE_STATUSES = frozenset(['available', 'error'])
 
 #: Why a member is not deletable, in the order Cinder's delete checks.
-STATUS_REASON = 'Cinder deletes only available or error backups, not %s.'
+STATUS_REASON = ('Its status is %s; Cinder deletes only available or error '
+                 'backups.')
 DEPENDENTS_REASON = 'Incremental backups depend on this one.'
 HIDDEN_DEPENDENTS_REASON = 'A backup of another project depends on this one.'
 

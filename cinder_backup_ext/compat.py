@@ -23,11 +23,10 @@ the API and database modules load on first use (see _LAZY below).
 import functools
 import importlib
 
-from oslo_log import log as logging
-
 from cinder.policies import backups as backup_policies
 from cinder.policies import base as policy_base
 from cinder import policy
+from oslo_log import log as logging
 
 LOG = logging.getLogger(__name__)
 

@@ -111,17 +111,15 @@ def delete_statement(backup_id, project_id):
     """
     backups = compat.BACKUPS
     child = backups.alias('child')
-    return (sa.select(
-        backups.c.project_id, backups.c.status,
-        sa.func.count(child.c.id),
-        sa.func.count(sa.case((child.c.project_id == project_id,
-                               child.c.id))))
-        .select_from(backups.outerjoin(child, sa.and_(
-            child.c.parent_id == backups.c.id,
-            child.c.deleted == sa.false())))
-        .where(backups.c.id == backup_id)
-        .where(backups.c.deleted == sa.false())
-        .group_by(backups.c.project_id, backups.c.status))
+    own = sa.case((child.c.project_id == project_id, child.c.id))
+    live_children = backups.outerjoin(child, sa.and_(
+        child.c.parent_id == backups.c.id, child.c.deleted == sa.false()))
+    return (sa.select(backups.c.project_id, backups.c.status,
+                      sa.func.count(child.c.id), sa.func.count(own))
+            .select_from(live_children)
+            .where(backups.c.id == backup_id)
+            .where(backups.c.deleted == sa.false())
+            .group_by(backups.c.project_id, backups.c.status))
 
 
 def read_for_delete(context, backup_id):

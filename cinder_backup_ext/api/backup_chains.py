@@ -24,8 +24,9 @@ false``, so chain data cannot ride in them; it gets its own resource:
 The answers come from ``chains.py`` over the rows ``chain_rows.py`` reads,
 so they agree with the OpenStackClient plugin and with Cinder's delete
 check. A caller sees the members Cinder's ``GET /backups/{id}`` would show
-it, and of the others only how many there are (``visibility.py``). Bad input is a 400 that says what is wrong; a database failure is a
-503, never a traceback.
+it, and of the others only how many there are (``visibility.py``). Bad
+input is a 400 that says what is wrong; a database failure is a 503,
+never a traceback.
 """
 
 import collections

@@ -85,6 +85,16 @@ class Chain(object):
         return [self.by_id[i] for i in tree.delete_order(backup_id)
                 if i != backup_id]
 
+    def hidden_dependents(self, backup_id):
+        """Backups of other projects that depend on this one or below it.
+
+        The chain resource counts them (``hidden_dependent_count``) and
+        never names them; any of them blocks the delete of this backup.
+        """
+        ids = [backup_id] + [m['id'] for m in self.descendants(backup_id)]
+        return sum(self.by_id[i].get('hidden_dependent_count') or 0
+                   for i in ids if i in self.by_id)
+
     def pending(self, backup_id):
         """A dependent is still changing (being deleted, created ...)."""
         return any(member.get('status') in TRANSIENT_STATUSES
@@ -113,6 +123,13 @@ class Info(object):
         if self.has_dependents is False:
             return []
         return None
+
+    @property
+    def hidden_dependents(self):
+        """Backups of other projects that block the delete; 0 if unknown."""
+        if self.chain is not None and self.id in self.chain.ids:
+            return self.chain.hidden_dependents(self.id)
+        return 0
 
     @property
     def blocked(self):
@@ -149,7 +166,8 @@ class Info(object):
             return True
         return (self.has_dependents is not None
                 and self.has_dependents != bool(
-                    self.chain.descendants(self.id)))
+                    self.chain.descendants(self.id)
+                    or self.hidden_dependents))
 
 
 def from_backup(backup):
@@ -197,6 +215,8 @@ class Refusal(object):
     STATUS = 'status'
     #: Cinder says backups depend on it; which is not known (no chain).
     HAS_DEPENDENTS = 'has-dependents'
+    #: A backup of another project, which is never named, depends on it.
+    HIDDEN_DEPENDENTS = 'hidden-dependents'
 
     def __init__(self, kind, others=(), status=None):
         self.kind = kind
@@ -222,6 +242,9 @@ def plan(selected, deletable_statuses=chains.DELETABLE_STATUSES):
     for info in selected:
         if info.status not in deletable_statuses:
             refused[info.id] = Refusal(Refusal.STATUS, status=info.status)
+            continue
+        if info.hidden_dependents:
+            refused[info.id] = Refusal(Refusal.HIDDEN_DEPENDENTS)
             continue
         dependents = info.dependents
         if dependents is None and info.has_dependents:

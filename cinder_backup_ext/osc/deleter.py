@@ -34,15 +34,19 @@ def label(backup):
     return '%s (%s)' % (backup['id'], ', '.join(details))
 
 
-def write_plan(out, backups, refused=()):
-    """The dry-run listing: what would be deleted, in order."""
+def write_plan(out, backups, refused=None):
+    """The dry-run listing: what would be deleted, in order.
+
+    ``refused`` maps the id of each backup Cinder would refuse to why.
+    """
+    refused = refused or {}
     out.write('Would delete %d backup(s), leaf-first (--dry-run: nothing '
               'is deleted):\n' % len(backups))
     for number, backup in enumerate(backups, 1):
         note = ''
         if backup['id'] in refused:
-            note = ('  <- Cinder refuses to delete a backup in status %s; '
-                    'the run would stop here' % backup.get('status'))
+            note = ('  <- Cinder refuses: %s The run would stop here.'
+                    % refused[backup['id']])
         out.write('  [%d/%d] %s%s\n' % (number, len(backups), label(backup),
                                         note))
 

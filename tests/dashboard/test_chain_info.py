@@ -220,6 +220,21 @@ class PlanTest(unittest.TestCase):
         self.assertEqual(refused['full1'].kind,
                          chain_info.Refusal.HAS_DEPENDENTS)
 
+    def test_another_projects_dependent_refuses_and_climbs(self):
+        # inc2 has a dependent in another project: the chain counts it,
+        # never names it. inc2 cannot go, nor can what it was made from.
+        theirs = chain(FULL, INC1, dict(INC2, hidden_dependent_count=1))
+        infos = [info(m, theirs, has_dependents=True)
+                 for m in (FULL, INC1, INC2)]
+        self.assertEqual([1, 1, 1], [i.hidden_dependents for i in infos])
+        self.assertFalse(infos[2].pending, 'the flag and chain agree')
+        order, refused = chain_info.plan(infos)
+        self.assertEqual(order, [])
+        self.assertEqual({'full1': chain_info.Refusal.HIDDEN_DEPENDENTS,
+                          'inc1': chain_info.Refusal.HIDDEN_DEPENDENTS,
+                          'inc2': chain_info.Refusal.HIDDEN_DEPENDENTS},
+                         {k: v.kind for k, v in refused.items()})
+
     def test_unknown_chains_newest_first(self):
         hidden = [info(FULL), info(INC1), info(INC2)]
         order, refused = chain_info.plan(hidden)

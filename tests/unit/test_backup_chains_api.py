@@ -75,7 +75,6 @@ class TestBodies(base.BaseTestCase):
               'hidden_dependent_count': 0}],
             [backup_chains.member(m) for m in chain.members])
 
-
     def test_what_a_member_of_one_project_sees(self):
         # p1 owns full and b; p2's a sits between them and p2's c hangs
         # below b: p1 sees two chains and none of p2's ids or names.

@@ -59,6 +59,8 @@ def dependents_state(backup):
 
 def blocked_reason(info):
     """Why Cinder would refuse to delete this backup, for the user."""
+    if info.hidden_dependents:
+        return str(_('A backup of another project depends on this one'))
     count = info.dependents_count
     if count:
         return ngettext(
@@ -94,6 +96,9 @@ def refusal_message(name, refusal):
         return _('%(name)s was not deleted: its incremental backups '
                  '(%(others)s) are still being deleted. Delete it again '
                  'when they are gone.') % {'name': name, 'others': others}
+    if refusal.kind == chain_info.Refusal.HIDDEN_DEPENDENTS:
+        return _('Cannot delete %(name)s: a backup of another project '
+                 'depends on it.') % {'name': name}
     if refusal.kind == chain_info.Refusal.HAS_DEPENDENTS:
         return _('Cannot delete %(name)s: incremental backups depend on '
                  'it: delete them first.') % {'name': name}

@@ -15,6 +15,7 @@
 
 from cliff import columns
 from osc_lib.command import command
+from osc_lib import exceptions
 
 from cinder_backup_ext import chains
 from cinder_backup_ext.osc import deleter
@@ -87,7 +88,8 @@ class ListBackupChains(command.Lister):
         fields = [('ID', 'id'), ('Volume ID', 'volume_id'),
                   ('Backups', 'backup_count'), ('Depth', 'depth'),
                   ('Size', 'size'), ('Newest Created At', 'newest_created_at'),
-                  ('Orphan', 'is_orphan'), ('Statuses', 'statuses')]
+                  ('Orphan', 'is_orphan'), ('Statuses', 'statuses'),
+                  ('Hidden Backups', 'hidden_backup_count')]
         if parsed_args.all_projects:
             fields.insert(2, ('Project ID', 'project_id'))
         if parsed_args.long:
@@ -109,7 +111,8 @@ class ShowBackupChain(command.Lister):
             help='ID of any backup of the chain')
         parser.add_argument(
             '--long', action='store_true', default=False,
-            help='Also each backup\'s parent ID')
+            help='Also each backup\'s parent ID, why it cannot be deleted '
+                 'and how many backups of other projects depend on it')
         return parser
 
     def take_action(self, parsed_args):
@@ -121,7 +124,9 @@ class ShowBackupChain(command.Lister):
                   ('Has Dependents', 'has_dependent_backups'),
                   ('Deletable', 'deletable'), ('Depth', 'depth')]
         if parsed_args.long:
-            fields.append(('Parent ID', 'parent_id'))
+            fields += [('Parent ID', 'parent_id'),
+                       ('Not Deletable Because', 'not_deletable_reason'),
+                       ('Hidden Dependents', 'hidden_dependent_count')]
         rows = [[TreeID(backup['id'], backup.get('depth', 0))]
                 + [backup.get(key) for _name, key in fields]
                 for backup in chain['backups']]
@@ -166,11 +171,19 @@ class DeleteBackupChain(command.Command):
         members = {backup['id']: backup for backup in chain['backups']}
         order = [members.get(backup_id, {'id': backup_id})
                  for backup_id in chain['delete_order']]
+        # What Cinder refuses whatever goes before it: a status, or a
+        # backup of another project (never listed) that depends on it.
+        refused = {b['id']: chains.not_deletable_reason(b) for b in order
+                   if chains.not_deletable_reason(b)}
         if parsed_args.dry_run:
-            refused = {b['id'] for b in order
-                       if b.get('status') not in chains.DELETABLE_STATUSES}
             deleter.write_plan(self.app.stdout, order, refused)
             return
+        hidden = [b for b in order if b.get('hidden_dependent_count')]
+        if hidden:
+            raise exceptions.CommandError(
+                'Nothing deleted: %s cannot be deleted. %s Cinder refuses to '
+                'delete it and every backup it was made from.'
+                % (deleter.label(hidden[0]), chains.HIDDEN_DEPENDENTS_REASON))
         done = make_deleter(self, chains_client, parsed_args).run(
             order, wait_last=parsed_args.wait)
         if parsed_args.wait:

@@ -19,7 +19,13 @@ client validates every body against strict schemas
 (additionalProperties: false).
 """
 
+import base64
+import json
+
+from oslo_utils import uuidutils
+from tempest.common import waiters
 from tempest import config
+from tempest.lib.common.utils import test_utils
 from tempest.lib import decorators
 from tempest.lib import exceptions
 
@@ -122,3 +128,86 @@ class BackupChainsTest(base.BackupTest):
                               **params)
         self.assertRaises(exceptions.BadRequest,
                           self.chains_client.show_backup_chain, 'nope')
+
+
+class CrossProjectDeleteTest(base.BackupTest):
+    """A delete that would orphan another project's incremental is refused.
+
+    Cinder 24.5 and later pick an incremental's parent among the caller's
+    own backups, so such a chain cannot be made by creating backups; older
+    releases made them, and an upgraded cloud keeps them. An admin can
+    still make one: import a backup record whose parent is a member's
+    backup. The imported backup belongs to the admin's project and names a
+    container of its own, so deleting it touches none of the member's
+    data. Skipped with the reason where the cloud refuses the import.
+    """
+
+    credentials = ['primary', 'admin']
+
+    @classmethod
+    def skip_checks(cls):
+        super().skip_checks()
+        if not CONF.cinder_backup_ext.chains_enabled:
+            raise cls.skipException('os-backup-chains is not enabled')
+
+    @classmethod
+    def setup_clients(cls):
+        super().setup_clients()
+        cls.admin_backups_client = cls.os_admin.backups_client_latest
+        cls.chains_client = backup_chains_client.BackupChainsClient(
+            cls.os_primary.auth_provider,
+            **config.service_client_config('volume'))
+
+    def admin_child_of(self, parent):
+        """An admin project's backup whose parent is ``parent``."""
+        admin = self.admin_backups_client
+        try:
+            record = admin.export_backup(parent['id'])['backup-record']
+        except exceptions.Forbidden as exc:
+            raise self.skipException(
+                'this cloud does not let its admin export backup records, '
+                'so no cross-project chain can be made here: %s' % exc)
+        fields = json.loads(base64.b64decode(record['backup_url']))
+        child_id = uuidutils.generate_uuid()
+        fields.update(id=child_id, parent_id=parent['id'],
+                      container='cbe-tempest-%s' % child_id)
+        try:
+            admin.import_backup(
+                backup_service=record['backup_service'],
+                backup_url=base64.b64encode(
+                    json.dumps(fields).encode()).decode())
+        except (exceptions.Forbidden, exceptions.BadRequest) as exc:
+            raise self.skipException(
+                'this cloud refuses to import a backup record, so no '
+                'cross-project chain can be made here: %s' % exc)
+        self.addCleanup(test_utils.call_and_ignore_notfound_exc,
+                        admin.wait_for_resource_deletion, child_id)
+        self.addCleanup(test_utils.call_and_ignore_notfound_exc,
+                        admin.delete_backup, child_id)
+        waiters.wait_for_volume_resource_status(admin, child_id,
+                                                'available')
+        return child_id
+
+    @decorators.idempotent_id('a3c2e1f0-7b5d-4c1e-9f3a-6d2b8e4c0b05')
+    def test_delete_that_orphans_another_project_is_refused(self):
+        full = self.backup()
+        child_id = self.admin_child_of(full)
+        # The member sees that something depends on its backup, not what.
+        self.assertTrue(self.backups_client.show_backup(full['id'])[
+            'backup']['has_dependent_backups'])
+        chain = self.chains_client.show_backup_chain(full['id'])[
+            'backup_chain']
+        self.assertEqual([full['id']], [b['id'] for b in chain['backups']])
+        self.assertEqual(1, chain['hidden_backup_count'])
+        self.assertFalse(chain['backups'][0]['deletable'])
+        self.assertNotIn(child_id, json.dumps(chain))
+        error = self.assertRaises(exceptions.BadRequest,
+                                  self.backups_client.delete_backup,
+                                  full['id'])
+        self.assertIn('Incremental backups exist for this backup',
+                      str(error))
+        # Once the other project's incremental is gone, the delete goes.
+        self.admin_backups_client.delete_backup(child_id)
+        self.admin_backups_client.wait_for_resource_deletion(child_id)
+        self.backups_client.delete_backup(full['id'])
+        self.backups_client.wait_for_resource_deletion(full['id'])

@@ -24,6 +24,8 @@ _summary_properties = {
     'volume_id': _uuid,
     'project_id': {'type': 'string'},
     'is_orphan': {'type': 'boolean'},
+    'parent_hidden': {'type': 'boolean'},
+    'hidden_backup_count': _count,
     'backup_count': {'type': 'integer', 'minimum': 1},
     'depth': _count,
     'size': _count,
@@ -56,11 +58,14 @@ member = {
         'is_incremental': {'type': 'boolean'},
         'has_dependent_backups': {'type': 'boolean'},
         'deletable': {'type': 'boolean'},
+        'not_deletable_reason': {'type': ['string', 'null']},
+        'hidden_dependent_count': _count,
     },
     'additionalProperties': False,
     'required': ['id', 'name', 'parent_id', 'depth', 'status', 'size',
                  'created_at', 'is_incremental', 'has_dependent_backups',
-                 'deletable'],
+                 'deletable', 'not_deletable_reason',
+                 'hidden_dependent_count'],
 }
 
 _chain = copy.deepcopy(summary)

@@ -101,7 +101,9 @@ class FakeCinder(fixtures.Fixture):
                 chain.root['created_at'], 'newest_backup_id':
                 chain.newest['id'], 'newest_created_at':
                 chain.newest['created_at'],
-                'statuses': {'available': len(chain.members)}}
+                'statuses': {'available': len(chain.members)},
+                'parent_hidden': chain.parent_hidden,
+                'hidden_backup_count': chain.hidden_count}
 
     def _list(self, request, context):
         self.calls.append(('LIST', request.qs))
@@ -134,7 +136,8 @@ class FakeCinder(fixtures.Fixture):
             {key: member[key] for key in (
                 'id', 'name', 'parent_id', 'depth', 'status', 'size',
                 'created_at', 'is_incremental', 'has_dependent_backups',
-                'deletable')} for member in chain.members]
+                'deletable', 'not_deletable_reason',
+                'hidden_dependent_count')} for member in chain.members]
         body['delete_order'] = chain.delete_order(backup_id)
         return {'backup_chain': body}
 

@@ -259,7 +259,20 @@ class TestDelete(base.BaseTestCase):
         self.assertIn('Would delete 5 backup(s), leaf-first', lines[0])
         self.assertEqual(['keep', 'c', 'b', 'a', 'full'],
                          [line.split()[1] for line in lines[1:]])
-        self.assertIn('status creating', lines[2])
+        self.assertIn('Cinder refuses: Its status is creating', lines[2])
+
+    def test_nothing_is_deleted_when_another_project_depends(self):
+        self.cinder.rows['b']['hidden_dependent_count'] = 1
+        error = self.assertRaises(client.exceptions.CommandError,
+                                  self._run, 'a')
+        self.assertEqual([], self.cinder.deletes())
+        self.assertEqual(
+            'Nothing deleted: b (n-b, available) cannot be deleted. A backup '
+            'of another project depends on this one. Cinder refuses to '
+            'delete it and every backup it was made from.', str(error))
+        out = self._run('a', '--dry-run')
+        self.assertIn('n-b, available)  <- Cinder refuses: A backup of '
+                      'another project depends on this one.', out)
 
     def test_a_backup_already_gone_counts_as_deleted(self):
         def gone(request, context):
