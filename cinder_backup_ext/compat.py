@@ -56,19 +56,15 @@ _LAZY = {
 
 
 @functools.lru_cache(maxsize=None)
-def _db():
+def _db_api():
     try:  # Cinder >= 29.0.0 (2026.2)
         from cinder.db import api
-        from cinder.db import models
     except ImportError:  # Cinder <= 28.x
         from cinder.db.sqlalchemy import api
-        from cinder.db.sqlalchemy import models
-    return api, models
+    return api
 
 
 def __getattr__(name):
-    if name == 'BACKUPS':  # the backups table of Cinder's schema
-        return _db()[1].Backup.__table__
     if name not in _LAZY:
         raise AttributeError('%s has no attribute %s' % (__name__, name))
     module, attribute = _LAZY[name]
@@ -80,7 +76,7 @@ def reader(ctxt):
 
     A Core connection, not an ORM session: the count needs no objects.
     """
-    return _db()[0].main_context_manager.reader.connection.using(ctxt)
+    return _db_api().main_context_manager.reader.connection.using(ctxt)
 
 
 def sees_every_project(ctxt):
@@ -89,7 +85,7 @@ def sees_every_project(ctxt):
     Cinder's database API filters by project only for a "user context"
     (not an admin, with a user and a project).
     """
-    return not _db()[0].is_user_context(ctxt)
+    return not _db_api().is_user_context(ctxt)
 
 
 def extend_core_backups(controller, purpose):
@@ -144,7 +140,7 @@ def next_link(req, collection, **query):
 
 
 def get_engine():
-    return _db()[0].get_engine()
+    return _db_api().get_engine()
 
 
 def db_sync(engine):
@@ -153,8 +149,8 @@ def db_sync(engine):
     migration.db_sync(engine=engine)
 
 
-def policy_enforcer(rule_defaults, action):
-    """Cinder's enforcer, with ``rule_defaults`` registered in it.
+def authorize(ctxt, rule_defaults, action, target):
+    """Check ``action`` with Cinder's enforcer; never raise on a denial.
 
     Cinder's enforcer is created lazily and is thrown away by
     ``cinder.policy.reset()``, so registration at load time alone is not
@@ -168,10 +164,4 @@ def policy_enforcer(rule_defaults, action):
     enforcer = policy._ENFORCER
     if action not in enforcer.registered_rules:
         enforcer.register_defaults(rule_defaults)
-    return enforcer
-
-
-def authorize(ctxt, rule_defaults, action, target):
-    """Check ``action`` with Cinder's enforcer; never raise on a denial."""
-    policy_enforcer(rule_defaults, action)
     return ctxt.authorize(action, target=target, fatal=False)

@@ -58,7 +58,6 @@ LOG = logging.getLogger(__name__)
 
 NAMESPACE = 'oslo.messaging.notify.drivers'
 NAME = 'cinder_backup_ext'
-BACKUPS = tables.BACKUPS
 
 
 def _cinder_engine():
@@ -69,8 +68,8 @@ def _cinder_engine():
 def parent_id_from_cinder(backup_id):
     """One primary-key read in Cinder's database; LookupError if absent."""
     with _cinder_engine().connect() as conn:
-        row = conn.execute(sa.select(BACKUPS.c.parent_id)
-                           .where(BACKUPS.c.id == backup_id)).first()
+        row = conn.execute(sa.select(tables.BACKUPS.c.parent_id)
+                           .where(tables.BACKUPS.c.id == backup_id)).first()
     if row is None:
         raise LookupError('no backup %s in the database' % backup_id)
     return row[0]

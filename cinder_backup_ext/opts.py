@@ -47,14 +47,13 @@ flags_opts = [
     cfg.IntOpt('count_pool_size',
                default=2,
                min=0,
-               help='Connections to Cinder\'s database that each API '
-                    'process keeps open for counting dependent backups, '
-                    'in autocommit and without a ping before each use, so '
-                    'that a count is one round trip. More are opened '
-                    'when more counts run at once, up to [database] '
-                    'max_overflow, and closed after use. 0 counts on '
-                    'Cinder\'s own connections instead (three round trips '
-                    'per count).'),
+               help='The most connections to Cinder\'s database that each '
+                    'API process opens for counting dependent backups, in '
+                    'autocommit and without a ping before each use, so that '
+                    'a count is one round trip. They stay open; a count '
+                    'that finds them all busy waits for one, up to '
+                    '[database] pool_timeout. 0 counts on Cinder\'s own '
+                    'connections instead (three round trips per count).'),
 ]
 
 

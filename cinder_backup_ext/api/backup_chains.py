@@ -38,15 +38,16 @@ from oslo_utils import uuidutils
 import sqlalchemy.exc
 import webob.exc
 
-from cinder_backup_ext import chain_rows
 from cinder_backup_ext import chains
 from cinder_backup_ext import compat
+from cinder_backup_ext.db import chain_rows
 from cinder_backup_ext import policies
 from cinder_backup_ext import visibility
 
 LOG = logging.getLogger(__name__)
 
-ALIAS = 'os-backup-chains'
+#: The resource's URL, under /v3/{project_id}.
+COLLECTION = 'os-backup-chains'
 LIST_PARAMS = frozenset(['volume_id', 'limit', 'marker', 'all_tenants'])
 DB_ERRORS = (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError)
 
@@ -184,7 +185,7 @@ class BackupChainsController(compat.Controller):
         if len(roots) == limit:
             body['backup_chains_links'] = [{
                 'rel': 'next',
-                'href': compat.next_link(req, ALIAS, limit=limit,
+                'href': compat.next_link(req, COLLECTION, limit=limit,
                                          marker=roots[-1]['id'])}]
         return body
 
@@ -213,8 +214,9 @@ class Backup_chains(compat.ExtensionDescriptor):
     """Backup chains: members in tree order, delete order, summaries."""
 
     name = 'BackupChains'
-    alias = ALIAS
+    alias = 'os-backup-ext-chains'
     updated = '2026-11-25T00:00:00+00:00'
 
     def get_resources(self):
-        return [compat.ResourceExtension(ALIAS, BackupChainsController())]
+        return [compat.ResourceExtension(COLLECTION,
+                                         BackupChainsController())]

@@ -26,17 +26,12 @@ error the body is left as Cinder made it and the error is logged.
 from oslo_log import log as logging
 
 from cinder_backup_ext import compat
-from cinder_backup_ext import dependents
+from cinder_backup_ext.db import dependents
 from cinder_backup_ext import policies
-from cinder_backup_ext import verdicts
 
 LOG = logging.getLogger(__name__)
 
 FLAGS = ('is_incremental', 'has_dependent_backups')
-
-# Asked right after Cinder's own backup:get or backup:get_all check, which
-# reloads changed policy files: what verdicts.py relies on.
-SHOW_FLAGS = verdicts.Verdicts(policies.list_rules(), policies.SHOW_FLAGS)
 
 
 class BackupFlagsController(compat.Controller):
@@ -87,8 +82,9 @@ class BackupFlagsController(compat.Controller):
             backup = cached.get(body['id'])
             project_id = backup.project_id if backup else context.project_id
             if project_id not in allowed:
-                allowed[project_id] = SHOW_FLAGS.authorize(
-                    context, {'project_id': project_id})
+                allowed[project_id] = compat.authorize(
+                    context, policies.list_rules(), policies.SHOW_FLAGS,
+                    {'project_id': project_id})
             if not allowed[project_id]:
                 hidden.append(body)
             elif backup is not None:

@@ -33,7 +33,7 @@ import webob.exc
 
 from cinder_backup_ext import chains
 from cinder_backup_ext import compat
-from cinder_backup_ext import dependents
+from cinder_backup_ext.db import dependents
 
 LOG = logging.getLogger(__name__)
 

@@ -40,13 +40,9 @@ def _import_failed(manager, entrypoint, exc):
                'exc': exc})
 
 
-def load(ext_mgr, extension_manager=extension.ExtensionManager):
-    """Register every extension of this package with Cinder's manager.
-
-    Cinder passes only ``ext_mgr``; ``extension_manager`` (stevedore's
-    class, or anything called the same way) lets tests supply extensions.
-    """
-    manager = extension_manager(
+def load(ext_mgr):
+    """Register every extension of this package with Cinder's manager."""
+    manager = extension.ExtensionManager(
         namespace=NAMESPACE, invoke_on_load=False,
         on_load_failure_callback=_import_failed)
     for ext in manager:

@@ -26,9 +26,9 @@ import logging
 from urllib import parse
 
 from cinderclient import exceptions as cinder_exceptions
-from openstack_dashboard.api import cinder
 
 from cinder_backup_ext.dashboard import chain_info
+from cinder_backup_ext.dashboard import horizon_compat
 
 LOG = logging.getLogger(__name__)
 
@@ -42,11 +42,11 @@ def get_chain(request, backup_id):
     extension is not enabled), when the policy denies it (403), or on any
     other error: the pages then show what the flags alone tell.
     """
-    client = cinder.cinderclient(request)
+    client = horizon_compat.cinder.cinderclient(request)
     try:
         _resp, body = client.client.get(
             CHAINS % parse.quote(backup_id, safe=''))
-        return chain_info.Chain(body['backup_chain'])
+        return chain_info.ChainBody(body['backup_chain'])
     except (cinder_exceptions.NotFound, cinder_exceptions.Forbidden) as exc:
         LOG.info('No backup chain for %s: %s', backup_id, exc)
     except Exception:
@@ -77,7 +77,7 @@ def annotate(request, backups, chains_for_all=False):
 def backup_exists(request, backup_id):
     """False once Cinder answers 404 for the backup."""
     try:
-        cinder.volume_backup_get(request, backup_id)
+        horizon_compat.cinder.volume_backup_get(request, backup_id)
     except cinder_exceptions.NotFound:
         return False
     return True

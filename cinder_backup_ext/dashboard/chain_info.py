@@ -50,7 +50,7 @@ def flag(backup, name):
     return value if isinstance(value, bool) else None
 
 
-class Chain(object):
+class ChainBody(object):
     """The body of ``GET os-backup-chains/{id}`` (its ``backup_chain``)."""
 
     def __init__(self, body):
@@ -112,7 +112,7 @@ class Info(object):
         #: From Cinder's body; None when the policy hides them.
         self.is_incremental = is_incremental
         self.has_dependents = has_dependents
-        #: The Chain holding this backup, None when it could not be read.
+        #: The ChainBody holding this backup, None when it could not be read.
         self.chain = chain
 
     @property
@@ -180,7 +180,7 @@ def from_backup(backup):
 
 
 def attach_chains(infos, get_chain):
-    """Give each Info whose flag says it has dependents its chain.
+    """Give each Info whose flag says it has dependents its ChainBody.
 
     One GET per chain: the members of a chain read for one backup serve
     the others. The reading stops at the first chain that ``get_chain``

@@ -29,11 +29,15 @@ connections that make the count one round trip:
   connection of the pool opened before the failure, and the statement runs
   once more on a new connection. A read is safe to repeat.
 
-Connections are opened on demand and at most ``[cinder_backup_ext]
-count_pool_size`` stay open per API process (usually one or two are in
-use: a count holds its connection for one statement). With 0, the counts
-use Cinder's own engine. An in-memory SQLite database
-exists only behind Cinder's engine, so it is always used there.
+Connections are opened on demand, and an API process never holds more
+than ``[cinder_backup_ext] count_pool_size`` of them (2 by default): a
+count holds its connection for one statement, so a count that finds them
+all busy waits ``[database] pool_timeout`` at most for one rather than
+opening another. Database connections are what a Galera cluster runs out
+of first; the load benchmark (``tools/bench/load.py``) reports the peak
+held by each server, stock and plugin. With 0, the counts use Cinder's own
+engine. An in-memory SQLite database exists only behind Cinder's engine,
+so it is always used there.
 """
 
 import os
@@ -128,9 +132,10 @@ def build(source, conf=cfg.CONF):
         'pool_reset_on_return': None,
         'pool_recycle': database.connection_recycle_time,
         'pool_size': size,
-        'max_overflow': database.max_overflow,
-        'pool_timeout': database.pool_timeout,
+        'max_overflow': 0,
     }
+    if database.pool_timeout is not None:  # else SQLAlchemy's 30 s
+        kwargs['pool_timeout'] = database.pool_timeout
     if backend == 'sqlite':
         # A pool that keeps its connections, and with them the schema
         # each one has read (oslo.db gives Cinder's a NullPool).

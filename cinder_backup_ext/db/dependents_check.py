@@ -26,29 +26,28 @@ import sqlalchemy as sa
 
 from cinder_backup_ext.db import tables
 
-BACKUPS = tables.BACKUPS
-
 
 def _drift_in(conn, after, batch_size):
     """(ids of the batch, drifted rows) for parents with id > ``after``."""
+    backups = tables.BACKUPS
     parents = [row[0] for row in conn.execute(
-        sa.select(BACKUPS.c.id)
-        .where(BACKUPS.c.deleted == sa.false(), BACKUPS.c.id > after)
-        .order_by(BACKUPS.c.id).limit(batch_size))]
+        sa.select(backups.c.id)
+        .where(backups.c.deleted == sa.false(), backups.c.id > after)
+        .order_by(backups.c.id).limit(batch_size))]
     if not parents:
         return parents, []
-    children = BACKUPS.alias('children')
-    live = sa.and_(children.c.parent_id == BACKUPS.c.id,
+    children = backups.alias('children')
+    live = sa.and_(children.c.parent_id == backups.c.id,
                    children.c.deleted == sa.false())
     counted = sa.func.count(children.c.id)
     rows = conn.execute(
-        sa.select(BACKUPS.c.id, BACKUPS.c.num_dependent_backups, counted)
-        .select_from(BACKUPS.outerjoin(children, live))
-        .where(BACKUPS.c.id.in_(parents))
-        .group_by(BACKUPS.c.id, BACKUPS.c.num_dependent_backups)
-        .having(sa.func.coalesce(BACKUPS.c.num_dependent_backups, 0)
+        sa.select(backups.c.id, backups.c.num_dependent_backups, counted)
+        .select_from(backups.outerjoin(children, live))
+        .where(backups.c.id.in_(parents))
+        .group_by(backups.c.id, backups.c.num_dependent_backups)
+        .having(sa.func.coalesce(backups.c.num_dependent_backups, 0)
                 != counted)
-        .order_by(BACKUPS.c.id)).all()
+        .order_by(backups.c.id)).all()
     return parents, rows
 
 
@@ -64,8 +63,8 @@ def check(engine, fix=False, batch_size=1000):
             parents, drifted = _drift_in(conn, after, batch_size)
             for backup_id, _counter, children in drifted:
                 if fix:
-                    conn.execute(BACKUPS.update()
-                                 .where(BACKUPS.c.id == backup_id)
+                    conn.execute(tables.BACKUPS.update()
+                                 .where(tables.BACKUPS.c.id == backup_id)
                                  .values(num_dependent_backups=children))
         yield from drifted
         if len(parents) < batch_size:

@@ -27,7 +27,7 @@ def member(backup_id, parent_id=None, status='available', depth=0,
 
 
 def chain(*members):
-    return chain_info.Chain({'backups': list(members)})
+    return chain_info.ChainBody({'backups': list(members)})
 
 
 # full -> inc1 -> inc2, and full -> other (a sibling of inc1)

@@ -44,6 +44,7 @@ import oslo_messaging
 from sqlalchemy import event
 
 from cinder_backup_ext import compat
+from cinder_backup_ext.db import tables
 
 CINDER_ETC = os.path.join(sys.prefix, 'etc', 'cinder')
 VOLUME_BYTES = 256 * 1024
@@ -242,7 +243,7 @@ class CinderTestCase(functional_helpers._FunctionalTestBase):
 
     def set_backup_columns(self, backup_id, **values):
         """Write Cinder's row directly, as drift or a crash would leave it."""
-        backups = compat.BACKUPS
+        backups = tables.BACKUPS
         with compat.get_engine().begin() as conn:
             conn.execute(backups.update()
                          .where(backups.c.id == backup_id).values(**values))

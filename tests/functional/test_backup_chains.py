@@ -27,8 +27,9 @@ import uuid
 from cinder import context as cinder_context
 from sqlalchemy import event
 
-from cinder_backup_ext import chain_rows
 from cinder_backup_ext import compat
+from cinder_backup_ext.db import chain_rows
+from cinder_backup_ext.db import tables
 from cinder_backup_ext import policies
 from tests.functional import base
 from tests.functional import databases
@@ -83,7 +84,7 @@ class ChainTestMixin(object):
             row.update(columns)
             rows.append(row)
         with compat.get_engine().begin() as conn:
-            conn.execute(compat.BACKUPS.insert(), rows)
+            conn.execute(tables.BACKUPS.insert(), rows)
         return ids
 
 
@@ -461,7 +462,7 @@ class TestChainSQL(object):
 
     def insert(self, rows):
         with self.engine.begin() as conn:
-            conn.execute(compat.BACKUPS.insert(), [
+            conn.execute(tables.BACKUPS.insert(), [
                 dict({'deleted': False, 'status': 'available',
                       'project_id': 'p1', 'volume_id': 'v1', 'size': 1,
                       'num_dependent_backups': 0}, id=id_, parent_id=parent,

@@ -30,8 +30,9 @@ import testtools
 
 from cinder_backup_ext import compat
 from cinder_backup_ext.db import count_engine
+from cinder_backup_ext.db import dependents
 from cinder_backup_ext.db import migration
-from cinder_backup_ext import dependents
+from cinder_backup_ext.db import tables
 from cinder_backup_ext import opts
 from tests.functional import databases
 
@@ -129,8 +130,8 @@ class _CountEngineTests(object):
         parent = self.parents[0]
         dependents.count_children([parent])
         with self.engine.begin() as conn:
-            conn.execute(compat.BACKUPS.update().where(
-                compat.BACKUPS.c.parent_id == parent).values(deleted=True))
+            conn.execute(tables.BACKUPS.update().where(
+                tables.BACKUPS.c.parent_id == parent).values(deleted=True))
         self.assertEqual({}, dependents.count_children([parent]))
 
     def test_pool_size_zero_counts_on_cinders_engine(self):
@@ -138,6 +139,17 @@ class _CountEngineTests(object):
         self.assertIs(self.engine, count_engine.engine())
         self.assertEqual(self.expected(self.parents),
                          dependents.count_children(self.parents))
+
+    def test_never_more_connections_than_count_pool_size(self):
+        self.conf.config(pool_timeout=1, group='database')
+        counts = count_engine.build(self.engine)
+        self.addCleanup(counts.dispose)
+        held = [counts.connect() for _ in range(2)]  # the default size
+        for conn in held:
+            self.addCleanup(conn.close)
+        # A third waits for one of them instead of opening another.
+        self.assertRaises(sa.exc.TimeoutError, counts.connect)
+        self.assertEqual(2, counts.pool.checkedout())
 
     def test_follows_a_new_cinder_engine(self):
         first = count_engine.engine()

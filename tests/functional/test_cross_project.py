@@ -29,6 +29,7 @@ import datetime
 import uuid
 
 from cinder_backup_ext import compat
+from cinder_backup_ext.db import tables
 from tests.functional import base
 
 T0 = datetime.datetime(2026, 11, 1, 12, 0, 0)
@@ -67,7 +68,7 @@ class TestCrossProjectChains(base.CinderTestCase):
                  'created_at': T0 + datetime.timedelta(minutes=n)}
                 for n, (name, parent, owner) in enumerate(ROWS)]
         with compat.get_engine().begin() as conn:
-            conn.execute(compat.BACKUPS.insert(), rows)
+            conn.execute(tables.BACKUPS.insert(), rows)
         self.member = self.keystone_api(self.projects['X'])
         self.other_reader = self.keystone_api(OTHER, roles=('reader',),
                                               user_id='u-other')
@@ -190,7 +191,7 @@ class TestCrossProjectDelete(base.CinderTestCase):
         volume, (self.full,) = self.create_chain(length=1)
         self.child = str(uuid.uuid4())
         with compat.get_engine().begin() as conn:
-            conn.execute(compat.BACKUPS.insert(), [{
+            conn.execute(tables.BACKUPS.insert(), [{
                 'id': self.child, 'parent_id': self.full['id'],
                 'volume_id': volume['id'], 'project_id': OTHER,
                 'user_id': 'u', 'status': 'available', 'deleted': False,

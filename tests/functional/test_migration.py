@@ -15,9 +15,9 @@
 import sqlalchemy as sa
 
 from cinder_backup_ext import compat
+from cinder_backup_ext.db import dependents
 from cinder_backup_ext.db import migration
 from cinder_backup_ext.db import parent_index
-from cinder_backup_ext import dependents
 from tests.functional import databases
 
 

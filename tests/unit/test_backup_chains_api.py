@@ -153,7 +153,7 @@ class TestNextLink(base.BaseTestCase):
 
     def test_replaces_values_and_keeps_the_rest(self):
         req = self._request('limit=5&sort_dir=asc')
-        link = compat.next_link(req, backup_chains.ALIAS, limit=7, marker='m')
+        link = compat.next_link(req, backup_chains.COLLECTION, limit=7, marker='m')
         query = parse.parse_qs(parse.urlsplit(link).query)
         self.assertEqual({'limit': ['7'], 'sort_dir': ['asc'],
                           'marker': ['m']}, query)
@@ -163,6 +163,6 @@ class TestNextLink(base.BaseTestCase):
         # the request shares: the link must not rewrite the original.
         req = self._request('limit=5&sort_dir=asc')
         self.assertEqual('5', req.GET['limit'])
-        compat.next_link(req, backup_chains.ALIAS, limit=7, marker='m')
+        compat.next_link(req, backup_chains.COLLECTION, limit=7, marker='m')
         self.assertEqual('limit=5&sort_dir=asc', req.query_string)
         self.assertEqual('5', req.GET['limit'])

@@ -22,6 +22,9 @@ from stevedore import extension
 from cinder_backup_ext.api import loader
 
 
+REAL_MANAGER = extension.ExtensionManager
+
+
 class _Registers(object):
     def __init__(self, ext_mgr):
         ext_mgr.register(self)
@@ -48,7 +51,7 @@ class TestLoad(base.BaseTestCase):
         """
         def manager(namespace, invoke_on_load, on_load_failure_callback):
             self.assertEqual(loader.NAMESPACE, namespace)
-            fake = extension.ExtensionManager.make_test_instance(
+            fake = REAL_MANAGER.make_test_instance(
                 [extension.Extension(name, None, plugin, None)
                  for name, plugin in plugins])
             for name in broken:
@@ -60,7 +63,9 @@ class TestLoad(base.BaseTestCase):
                     ImportError('No module named %s' % name))
             return fake
 
-        loader.load(self.ext_mgr, extension_manager=manager)
+        self.useFixture(fixtures.MockPatchObject(
+            extension, 'ExtensionManager', side_effect=manager))
+        loader.load(self.ext_mgr)
 
     def test_registers_every_extension(self):
         self.load(('one', _Registers), ('two', _Registers))

@@ -51,9 +51,9 @@ import sqlalchemy as sa
 import testtools
 from testtools import content
 
+from cinder_backup_ext.db import dependents
 from cinder_backup_ext.db import migration
 from cinder_backup_ext.db import parent_index
-from cinder_backup_ext import dependents
 from tests.functional import databases
 from tests.functional import test_migration
 

@@ -164,6 +164,24 @@ class Server(object):
         return sum(1 for f in os.listdir(self.dir)
                    if f.startswith('ready-')) >= self.workers
 
+    def db_connections(self, port):
+        """TCP connections to the database held by this server's processes."""
+        import psutil
+        try:
+            master = psutil.Process(self.process.pid)
+            processes = [master] + master.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return 0
+        held = 0
+        for process in processes:
+            try:
+                held += sum(1 for c in process.net_connections('tcp')
+                            if c.raddr and c.raddr.port == port
+                            and c.status == psutil.CONN_ESTABLISHED)
+            except psutil.NoSuchProcess:
+                pass
+        return held
+
     def stop(self):
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -295,11 +313,17 @@ def phase(server, shared, engine, clients, seconds, seed, page, mix):
         random.Random(seed * 1000 + i), page, mix)) for i in range(clients)]
     for thread in threads:
         thread.start()
+    # The database connections the server holds, sampled while it works.
+    held = [0]
+    while any(thread.is_alive() for thread in threads):
+        held.append(server.db_connections(engine.url.port))
+        time.sleep(0.25)
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
     merged = {'latency': {'show': [], 'detail': []}, 'status': {},
-              'errors': [], 'writes': 0, 'elapsed': elapsed}
+              'errors': [], 'writes': 0, 'elapsed': elapsed,
+              'db_connections': max(held)}
     for s in stats:
         for op in ('show', 'detail'):
             merged['latency'][op] += s['latency'][op]
@@ -443,6 +467,8 @@ def _summary(rounds):
             'status': {str(k): v for k, v in status.items()},
             '5xx': sum(n for code, n in status.items() if code >= 500),
             'errors': [e for r in rounds for e in r[name]['errors']][:5],
+            'db_connections': max(r[name]['db_connections']
+                                  for r in rounds),
             'error_count': sum(len(r[name]['errors']) for r in rounds),
             'writes': sum(r[name]['writes'] for r in rounds)}
     pairs = [(r['stock']['requests'] / r['stock']['elapsed'],
@@ -462,9 +488,10 @@ def report(results, args):
           'per server and level, alternating; mix show/detail?limit=%d/'
           'create/delete = %s' % (args.workers, args.rounds, args.seconds,
                                   args.page, '/'.join(map(str, args.mix))))
-    header = '%-10s %7s %9s %9s %22s %15s %15s %5s %7s' % (
+    header = '%-10s %7s %9s %9s %22s %15s %15s %5s %7s %13s' % (
         'engine', 'clients', 'stock/s', 'plugin/s', 'plugin/stock',
-        'stock p50/p99', 'plugin p50/p99', '5xx', 'writes')
+        'stock p50/p99', 'plugin p50/p99', '5xx', 'writes',
+        'db conns s/p')
     print(header)
     print('-' * len(header))
     failed = False
@@ -476,13 +503,14 @@ def report(results, args):
                       + plugin['error_count'])
             failed |= bool(errors)
             print('%-10s %7s %9.1f %9.1f %6.3f [%5.3f, %5.3f] %6.0f/%-6.0f '
-                  '%6.0f/%-6.0f %5d %7d'
+                  '%6.0f/%-6.0f %5d %7d %6d/%-6d'
                   % (result['engine'], clients, stock['throughput'],
                      plugin['throughput'], level['ratio'][0],
                      level['ratio'][1], level['ratio'][2],
                      stock['p50'] * 1e3, stock['p99'] * 1e3,
                      plugin['p50'] * 1e3, plugin['p99'] * 1e3, errors,
-                     stock['writes'] + plugin['writes']))
+                     stock['writes'] + plugin['writes'],
+                     stock['db_connections'], plugin['db_connections']))
             for name in ('stock', 'plugin'):
                 for error in level[name]['errors']:
                     print('    %s: %s' % (name, error))

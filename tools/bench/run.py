@@ -220,7 +220,7 @@ def _without_index(conn, sql):
 
 def _count_alone(engine, ids, runs):
     """(no index, index) pairs of the count of ``ids``, interleaved."""
-    from cinder_backup_ext import dependents
+    from cinder_backup_ext.db import dependents
     statement = dependents.statement(ids, engine.dialect.name)
     sql = str(statement.compile(dialect=engine.dialect,
                                 compile_kwargs={'literal_binds': True}))
@@ -240,7 +240,7 @@ def _count_alone(engine, ids, runs):
 def _explain(engine, ids, indexed=True):
     import sqlalchemy as sa
 
-    from cinder_backup_ext import dependents
+    from cinder_backup_ext.db import dependents
     with engine.begin() as conn:
         sql = str(dependents.statement(ids, conn.dialect.name).compile(
             dialect=conn.dialect, compile_kwargs={'literal_binds': True}))
@@ -257,8 +257,8 @@ def _show_stages(engine, backup_id, runs):
     """The plugin's part of a ``show``, stage by stage, in isolation.
 
     Median seconds of each stage, run ``runs`` times in a row: the policy
-    check (as ``noauth`` builds the context) by the enforcer and as the
-    hook asks it (remembered, ``verdicts.py``), a checkout and return on the
+    check (as ``noauth`` builds the context), what "guarded by a policy
+    rule" costs on every request, a checkout and return on the
     plugin's count engine (``db/count_engine.py``), the count statement on
     an open connection, a bare ``SELECT 1`` round trip for scale, and the
     whole count as the hook runs it (checkout + statement).
@@ -266,10 +266,9 @@ def _show_stages(engine, backup_id, runs):
     import sqlalchemy as sa
 
     from cinder import context
-    from cinder_backup_ext.api import backup_flags
     from cinder_backup_ext import compat
     from cinder_backup_ext.db import count_engine
-    from cinder_backup_ext import dependents
+    from cinder_backup_ext.db import dependents
     from cinder_backup_ext import policies
 
     ctxt = context.RequestContext(USER, PROJECT, is_admin=True)
@@ -278,9 +277,6 @@ def _show_stages(engine, backup_id, runs):
     def policy():
         compat.authorize(ctxt, policies.list_rules(), policies.SHOW_FLAGS,
                          {'project_id': PROJECT})
-
-    def remembered():
-        backup_flags.SHOW_FLAGS.authorize(ctxt, {'project_id': PROJECT})
 
     counts = count_engine.engine()
 
@@ -301,7 +297,6 @@ def _show_stages(engine, backup_id, runs):
 
     policy()  # the enforcer's rules loaded, as Cinder's check leaves them
     stages = {'policy check': timed(policy),
-              'policy check, remembered': timed(remembered),
               'checkout + return': timed(checkout)}
     with counts.connect() as conn:
         stages['count statement'] = timed(

@@ -49,7 +49,7 @@ URL = 'mysql+pymysql://root@127.0.0.1:%d/%s'
 DATABASE = 'cinder'
 
 
-class Writer(threading.Thread):
+class NodeWriter(threading.Thread):
     """One row per transaction on one node, with oslo.db's retries.
 
     Like HAProxy with Galera's clustercheck, as kolla-ansible and
@@ -149,7 +149,7 @@ def _manage(conf, *args):
 def sync_under_writes(args, conf, method):
     # Writers on nodes 2 and 3; under RSU each falls back to node 1 while
     # its own node is desynced.
-    writers = [Writer(URL % (port, DATABASE), 'node%d' % n,
+    writers = [NodeWriter(URL % (port, DATABASE), 'node%d' % n,
                       URL % (args.ports[0], DATABASE)
                       if method == 'RSU' else None)
                for n, port in enumerate(args.ports[1:], 2)]
@@ -186,8 +186,8 @@ def sync_under_writes(args, conf, method):
 def index_on_every_node(args, ids):
     import sqlalchemy as sa
 
+    from cinder_backup_ext.db import dependents
     from cinder_backup_ext.db import parent_index
-    from cinder_backup_ext import dependents
     nodes = {}
     for n, port in enumerate(args.ports, 1):
         engine = sa.create_engine(URL % (port, DATABASE))

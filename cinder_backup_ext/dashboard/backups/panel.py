@@ -15,16 +15,15 @@
 
 import os
 
-from horizon import loaders
-from openstack_dashboard.dashboards.project.backups import panel
+from cinder_backup_ext.dashboard import horizon_compat
 
 #: Where Horizon keeps the panel's own templates (the create and restore
 #: forms, the overview that ours includes).
-HORIZON_TEMPLATES = os.path.join(os.path.dirname(panel.__file__),
-                                 'templates')
+HORIZON_TEMPLATES = os.path.join(
+    os.path.dirname(horizon_compat.backups_panel.__file__), 'templates')
 
 
-class Backups(panel.Backups):
+class Backups(horizon_compat.backups_panel.Backups):
     """Horizon's Backups panel (same slug, checks, place) on our URLs."""
 
     urls = 'cinder_backup_ext.dashboard.backups.urls'
@@ -36,5 +35,4 @@ class Backups(panel.Backups):
         # package keeps its own templates under the application's
         # templates/cinder_backup_ext/ instead, so the prefix goes on
         # naming Horizon's folder, which its create and restore forms need.
-        key = os.path.join(self._registered_with.slug, self.slug)
-        loaders.panel_template_dirs[key] = HORIZON_TEMPLATES
+        horizon_compat.keep_template_dir(self, HORIZON_TEMPLATES)

@@ -22,11 +22,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from horizon import messages
 from horizon import tables
-from openstack_dashboard.api import cinder
-from openstack_dashboard.dashboards.project.backups import tables as horizon
 
 from cinder_backup_ext.dashboard import api
 from cinder_backup_ext.dashboard import chain_info
+from cinder_backup_ext.dashboard import horizon_compat
 
 LOG = logging.getLogger(__name__)
 
@@ -106,7 +105,7 @@ def refusal_message(name, refusal):
         'name': name, 'status': refusal.status}
 
 
-class DeleteBackup(horizon.DeleteBackup):
+class DeleteBackup(horizon_compat.backups_tables.DeleteBackup):
     """Horizon's Delete, disabled (with the reason) where Cinder refuses.
 
     A backup that others depend on keeps its Delete in the row's menu,
@@ -139,7 +138,8 @@ class DeleteBackup(horizon.DeleteBackup):
             if datum is None:
                 continue
             name = table.get_object_display(datum) or obj_id
-            if not table._filter_action(self, request, datum):
+            if not horizon_compat.action_allowed(table, self, request,
+                                                 datum):
                 not_allowed.append(name)
                 continue
             info = api.info_of(datum)
@@ -179,7 +179,7 @@ class DeleteBackup(horizon.DeleteBackup):
         except ValueError:
             pass
         try:
-            backup = cinder.volume_backup_get(request, obj_id)
+            backup = horizon_compat.cinder.volume_backup_get(request, obj_id)
         except Exception as exc:
             messages.error(request, _('Unable to find backup %(id)s: '
                                       '%(error)s') % {'id': obj_id,
@@ -189,7 +189,7 @@ class DeleteBackup(horizon.DeleteBackup):
         return backup
 
 
-class UpdateRow(horizon.UpdateRow):
+class UpdateRow(horizon_compat.backups_tables.UpdateRow):
 
     def get_data(self, request, backup_id):
         backup = super().get_data(request, backup_id)
@@ -202,7 +202,7 @@ def _cell_named(name):
     return lambda _data: {'data-cbe-column': name}
 
 
-class BackupsTable(horizon.BackupsTable):
+class BackupsTable(horizon_compat.backups_tables.BackupsTable):
     is_incremental = tables.Column(
         incremental, verbose_name=_('Incremental'), empty_value=HIDDEN,
         cell_attributes_getter=_cell_named('is_incremental'))
@@ -216,11 +216,13 @@ class BackupsTable(horizon.BackupsTable):
         dependents_state, hidden=True, status=True,
         status_choices=(('settled', True), ('pending', None)))
 
-    class Meta(horizon.BackupsTable.Meta):
+    class Meta(horizon_compat.backups_tables.BackupsTable.Meta):
         columns = ('name', 'description', 'size', 'status', 'is_incremental',
                    'has_dependents', 'availability_zone', 'volume_name',
                    'snapshot', 'created_at', 'dependents_state')
         status_columns = ('status', 'dependents_state')
         row_class = UpdateRow
-        table_actions = (DeleteBackup, horizon.BackupsFilterAction)
-        row_actions = (horizon.RestoreBackup, DeleteBackup)
+        table_actions = (DeleteBackup,
+                         horizon_compat.backups_tables.BackupsFilterAction)
+        row_actions = (horizon_compat.backups_tables.RestoreBackup,
+                       DeleteBackup)

@@ -15,9 +15,9 @@
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from openstack_dashboard.dashboards.project.backups import tabs as horizon
 
 from cinder_backup_ext.dashboard import api
+from cinder_backup_ext.dashboard import horizon_compat
 
 
 def _link(member):
@@ -59,7 +59,7 @@ def chain_context(backup):
     return context
 
 
-class BackupOverviewTab(horizon.BackupOverviewTab):
+class BackupOverviewTab(horizon_compat.backups_tabs.BackupOverviewTab):
     template_name = 'cinder_backup_ext/backups/_detail_overview.html'
 
     def get_context_data(self, request):
@@ -68,5 +68,5 @@ class BackupOverviewTab(horizon.BackupOverviewTab):
         return context
 
 
-class BackupDetailTabs(horizon.BackupDetailTabs):
-    tabs = (BackupOverviewTab, horizon.BackupMessagesTab)
+class BackupDetailTabs(horizon_compat.backups_tabs.BackupDetailTabs):
+    tabs = (BackupOverviewTab, horizon_compat.backups_tabs.BackupMessagesTab)

@@ -15,21 +15,21 @@
 
 from django.urls import reverse
 from horizon.utils import memoized
-from openstack_dashboard.dashboards.project.backups import views as horizon
 
 from cinder_backup_ext.dashboard import api
 from cinder_backup_ext.dashboard.backups import tables
 from cinder_backup_ext.dashboard.backups import tabs
+from cinder_backup_ext.dashboard import horizon_compat
 
 
-class BackupsView(horizon.BackupsView):
+class BackupsView(horizon_compat.backups_views.BackupsView):
     table_class = tables.BackupsTable
 
     def get_data(self):
         return api.annotate(self.request, super().get_data())
 
 
-class BackupDetailView(horizon.BackupDetailView):
+class BackupDetailView(horizon_compat.backups_views.BackupDetailView):
     tab_group_class = tabs.BackupDetailTabs
 
     @memoized.memoized_method
@@ -51,5 +51,5 @@ class BackupDetailView(horizon.BackupDetailView):
         return reverse('horizon:project:backups:index')
 
 
-class RestoreBackupView(horizon.RestoreBackupView):
+class RestoreBackupView(horizon_compat.backups_views.RestoreBackupView):
     pass

@@ -33,6 +33,7 @@ project starts a chain of its own.
 import sqlalchemy as sa
 
 from cinder_backup_ext import compat
+from cinder_backup_ext.db import tables
 
 #: The columns of a member row, as chains.build and the API read them.
 COLUMNS = ('id', 'display_name', 'parent_id', 'status', 'size',
@@ -73,7 +74,7 @@ def chain_statement(backup_id):
     walk down from it reaches the whole tree. No row when the backup is
     not live.
     """
-    backups = compat.BACKUPS
+    backups = tables.BACKUPS
     up = (sa.select(backups.c.id, backups.c.parent_id)
           .where(backups.c.id == backup_id)
           .where(backups.c.deleted == sa.false())
@@ -115,7 +116,7 @@ def _is_root(backups, seen_project):
 
 def marker_statement(marker, project_id=None, seen_project=None):
     """The (created_at, id) of root ``marker``, in the caller's scope."""
-    backups = compat.BACKUPS
+    backups = tables.BACKUPS
     query = (sa.select(backups.c.created_at, backups.c.id)
              .where(backups.c.id == marker)
              .where(_is_root(backups, seen_project)))
@@ -129,7 +130,7 @@ def roots_statement(limit, project_id=None, volume_id=None, after=None,
     ``after`` is the (created_at, id) of the previous page's last root;
     ``seen_project`` as in ``_is_root``.
     """
-    backups = compat.BACKUPS
+    backups = tables.BACKUPS
     columns, joined = _columns(backups)
     query = _scope(sa.select(*columns).select_from(joined)
                    .where(_is_root(backups, seen_project)),
@@ -146,7 +147,7 @@ def roots_statement(limit, project_id=None, volume_id=None, after=None,
 
 def members_statement(root_ids):
     """One statement: every live member of the chains of these roots."""
-    backups = compat.BACKUPS
+    backups = tables.BACKUPS
     anchor = sa.select(backups.c.id).where(backups.c.id.in_(list(root_ids)))
     return _select_rows(backups, _down(backups, anchor))
 

@@ -28,10 +28,11 @@ from sqlalchemy.dialects import postgresql
 
 from cinder_backup_ext import compat
 from cinder_backup_ext.db import count_engine
+from cinder_backup_ext.db import tables
 
 
 def _grouped(condition):
-    backups = compat.BACKUPS
+    backups = tables.BACKUPS
     return (
         sa.select(backups.c.parent_id, sa.func.count())
         .where(condition)
@@ -45,12 +46,12 @@ def _grouped(condition):
 @functools.lru_cache(maxsize=None)
 def _one():
     # show: one id, one plain parameter, nothing to expand per request.
-    return _grouped(compat.BACKUPS.c.parent_id == sa.bindparam('id'))
+    return _grouped(tables.BACKUPS.c.parent_id == sa.bindparam('id'))
 
 
 @functools.lru_cache(maxsize=None)
 def _page(dialect_name):
-    parent_id = compat.BACKUPS.c.parent_id
+    parent_id = tables.BACKUPS.c.parent_id
     if dialect_name == 'postgresql':
         # One text parameter holding an array literal,
         # ``parent_id = ANY(CAST(%(ids)s AS VARCHAR(36)[]))``: the server
@@ -109,7 +110,7 @@ def delete_statement(backup_id, project_id):
     A row (project_id, status, live children, live children of
     ``project_id``) for a live backup; no row for a deleted or unknown one.
     """
-    backups = compat.BACKUPS
+    backups = tables.BACKUPS
     child = backups.alias('child')
     own = sa.case((child.c.project_id == project_id, child.c.id))
     live_children = backups.outerjoin(child, sa.and_(
