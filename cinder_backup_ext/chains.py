@@ -22,6 +22,7 @@ projects (``visibility.py``), the same rows the delete check counts.
 """
 
 import collections
+import datetime
 
 #: Cinder deletes a backup (without ``force``) only in these states, and
 #: only when no live backup has it as its parent.
@@ -153,43 +154,117 @@ def find(chains, backup_id):
     return None
 
 
-class Plan(collections.namedtuple('Plan', 'delete keep')):
-    """What a retention run deletes (leaf-first) and keeps (ids)."""
+class Plan(collections.namedtuple('Plan', 'delete keep reasons')):
+    """What a retention run deletes (leaf-first) and keeps.
 
-
-def plan_prune(chains, keep_last=None, keep_chains=None):
-    """Delete all but what a retention policy keeps, never a needed parent.
-
-    ``keep_last=N`` keeps the N newest available backups and every
-    ancestor they restore from; ``keep_chains=K`` keeps the K newest chains
-    whole. A backup in a state Cinder will not delete (creating, restoring,
-    deleting ...), or that a backup of another project depends on, is kept
-    with its ancestors, so the plan never asks for a delete that Cinder
-    would refuse.
+    ``keep`` is the sorted ids kept; ``reasons`` maps each of them to the
+    rules that kept it, in words (``keep-daily 2026-12-03``, ``parent of
+    ID``, ``status creating`` ...).
     """
-    if (keep_last is None) == (keep_chains is None):
-        raise ValueError('give exactly one of keep_last and keep_chains')
-    if (keep_last if keep_chains is None else keep_chains) < 0:
+
+
+#: The calendar rules: each keeps the newest restore point of each of the
+#: last N periods that have one. Periods are in UTC; weeks are ISO weeks.
+PERIODS = {
+    'daily': lambda when: when.strftime('%Y-%m-%d'),
+    'weekly': lambda when: '%04d-W%02d' % when.isocalendar()[:2],
+    'monthly': lambda when: when.strftime('%Y-%m'),
+    'yearly': lambda when: when.strftime('%Y'),
+}
+
+
+def when(row):
+    """A row's ``created_at`` as a UTC datetime (rows from JSON hold text)."""
+    value = row['created_at']
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value.replace('Z', '+00:00'))
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc)
+
+
+def _newest_of_periods(points, period, count):
+    """{id: period} of the newest point of each of the ``count`` newest
+    periods that have one; ``points`` newest first."""
+    kept = {}
+    for point in points:
+        key = period(when(point))
+        if key in kept.values():
+            continue
+        if len(kept) == count:
+            break
+        kept[point['id']] = key
+    return kept
+
+
+def plan_prune(chains, keep_last=None, keep_chains=None, keep_daily=None,
+               keep_weekly=None, keep_monthly=None, keep_yearly=None,
+               keep_within=None, now=None):
+    """Delete all but what the retention rules keep, never a needed parent.
+
+    The rules, any number of them, keep the union of what each keeps:
+
+    - ``keep_last=N``: the N newest restore points (available backups);
+    - ``keep_daily``, ``keep_weekly``, ``keep_monthly``, ``keep_yearly``
+      ``=N``: the newest restore point of each of the N newest days (ISO
+      weeks, months, years; UTC) that have one;
+    - ``keep_within`` (a timedelta): every restore point made within that
+      long before the newest one;
+    - ``keep_chains=K``: the K newest chains, whole.
+
+    Then, whatever the rules: every backup a kept one restores from (its
+    ancestors); a backup in a state Cinder will not delete (creating,
+    restoring, deleting ...) or that a backup of another project depends
+    on, with its ancestors, so the plan never asks for a delete Cinder
+    would refuse; and, when ``now`` is given (the start of the run), every
+    backup made at or after it.
+    """
+    counts = {'last': keep_last, 'chains': keep_chains, 'daily': keep_daily,
+              'weekly': keep_weekly, 'monthly': keep_monthly,
+              'yearly': keep_yearly}
+    if all(value is None for value in counts.values()) and keep_within is None:
+        raise ValueError('give at least one rule of what to keep')
+    if any(value is not None and value < 0 for value in counts.values()):
         raise ValueError('the number to keep must not be negative')
+    if keep_within is not None and keep_within < datetime.timedelta(0):
+        raise ValueError('keep_within must not be negative')
     members = [member for chain in chains for member in chain.members]
+    points = sorted((m for m in members if m['status'] == 'available'),
+                    key=_key, reverse=True)
+    reasons = collections.defaultdict(list)
     if keep_chains is not None:
-        kept = set().union(*(chain.ids for chain in chains[:keep_chains]))
-    else:
-        available = sorted((m for m in members if m['status'] == 'available'),
-                           key=_key, reverse=True)
-        kept = {m['id'] for m in available[:keep_last]}
-    # Nor one that another project's backup depends on (visibility.py).
-    kept |= {m['id'] for m in members
-             if m['status'] not in DELETABLE_STATUSES
-             or m.get('hidden_dependent_count')}
+        for chain in chains[:keep_chains]:
+            for backup_id in chain.ids:
+                reasons[backup_id].append('keep-chains')
+    for point in points[:keep_last or 0]:
+        reasons[point['id']].append('keep-last')
+    for name, period in PERIODS.items():
+        if counts[name]:
+            kept = _newest_of_periods(points, period, counts[name])
+            for backup_id, key in kept.items():
+                reasons[backup_id].append('keep-%s %s' % (name, key))
+    if keep_within is not None and points:
+        since = when(points[0]) - keep_within
+        for point in points:
+            if when(point) >= since:
+                reasons[point['id']].append('keep-within')
+    for member in members:
+        if member['status'] not in DELETABLE_STATUSES:
+            reasons[member['id']].append('status %s' % member['status'])
+        if member.get('hidden_dependent_count'):
+            reasons[member['id']].append(
+                'a backup of another project depends on it')
+        if now is not None and when(member) >= now:
+            reasons[member['id']].append('made after the run started')
     for chain in chains:
         # Children come after their parent in tree order: walked backwards,
         # a kept backup has marked its parent before the parent is seen.
         for member in reversed(chain.members[1:]):
-            if member['id'] in kept:
-                kept.add(member['parent_id'])
+            if member['id'] in reasons:
+                reasons[member['parent_id']].append(
+                    'parent of %s' % member['id'])
     delete = []
     for chain in chains:
         delete.extend(_post_order(chain.root['id'], chain._children,
-                                  lambda _id: _id not in kept))
-    return Plan(delete=delete, keep=sorted(kept))
+                                  lambda _id: _id not in reasons))
+    return Plan(delete=delete, keep=sorted(reasons), reasons=dict(reasons))

@@ -205,6 +205,6 @@ class TestPrune(base.BaseTestCase):
     def test_bad_arguments(self):
         built = chains.build(_two_chains())
         self.assertRaises(ValueError, chains.plan_prune, built)
-        self.assertRaises(ValueError, chains.plan_prune, built,
-                          keep_last=1, keep_chains=1)
         self.assertRaises(ValueError, chains.plan_prune, built, keep_last=-1)
+        self.assertRaises(ValueError, chains.plan_prune, built,
+                          keep_within=-datetime.timedelta(days=1))
