@@ -46,6 +46,44 @@ def not_deletable_reason(row, kids=()):
     return None
 
 
+def restore_problem(backup, rows_by_id, sees=lambda row: True):
+    """Why a restore of ``backup`` cannot read its whole chain, or None.
+
+    A restore reads every backup from the chain's full backup down to
+    this one; one broken link and it fails half-way, after the target
+    volume was already written. ``rows_by_id`` holds the backup's
+    ancestors as far as they exist, soft-deleted rows included (with
+    ``deleted`` true). Returns the nearest broken link, in words: an
+    ancestor missing or deleted, not ``available``, or made by another
+    backup service (``service``) than ``backup``. An ancestor ``sees``
+    refuses is not named.
+    """
+    def name(row):
+        return row['id'] if sees(row) else 'a backup of another project'
+
+    row, walked = backup, {backup['id']}
+    while row['parent_id'] is not None:
+        parent = rows_by_id.get(row['parent_id'])
+        if parent is None:
+            return ('ancestor %s no longer exists' % row['parent_id']
+                    if sees(row) else 'an ancestor no longer exists')
+        if parent['id'] in walked:
+            return 'its chain loops back on itself at %s' % name(parent)
+        if parent.get('deleted'):
+            return 'ancestor %s is deleted' % name(parent)
+        if parent['status'] != 'available':
+            return 'ancestor %s is in status %s' % (
+                name(parent), parent['status'])
+        if (backup.get('service') and parent.get('service')
+                and parent['service'] != backup['service']):
+            return ('ancestor %s was made by backup service %s, this '
+                    'backup by %s' % (name(parent), parent['service'],
+                                      backup['service']))
+        row = parent
+        walked.add(row['id'])
+    return None
+
+
 def _key(row):
     return (row['created_at'], row['id'])
 
@@ -184,8 +222,11 @@ def when(row):
 
 
 def _newest_of_periods(points, period, count):
-    """{id: period} of the newest point of each of the ``count`` newest
-    periods that have one; ``points`` newest first."""
+    """The newest point of each of the ``count`` newest periods.
+
+    ``points`` are newest first; returns {id: period} of those kept, for
+    the periods that have a point.
+    """
     kept = {}
     for point in points:
         key = period(when(point))

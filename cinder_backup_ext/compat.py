@@ -36,8 +36,9 @@ READER_CHECK = policy_base.SYSTEM_READER_OR_PROJECT_READER
 #: Cinder's check string for its admin-only operations, such as listing
 #: every project's backups with ``all_tenants``.
 ADMIN_CHECK = policy_base.RULE_ADMIN_API
-#: Cinder's rule for ``DELETE /backups/{id}``.
+#: Cinder's rules for ``DELETE /backups/{id}`` and its restore.
 BACKUP_DELETE = backup_policies.DELETE_POLICY
+BACKUP_RESTORE = backup_policies.RESTORE_POLICY
 
 # Cinder's API and database modules import cinder.common.config, which
 # registers command-line options on the global CONF. The policy and config
@@ -48,8 +49,10 @@ _LAZY = {
     'ResourceExtension': ('cinder.api.extensions', 'ResourceExtension'),
     'Controller': ('cinder.api.openstack.wsgi', 'Controller'),
     'extends': ('cinder.api.openstack.wsgi', 'extends'),
-    # The controller behind the v3 core routes for /backups.
-    'BackupsController': ('cinder.api.v3.backups', 'BackupsController'),
+    # Cinder's backups controller: the class behind the v3 core routes of
+    # /backups (a subclass) and the contrib extension's member actions
+    # (restore, export_record, action).
+    'BackupsController': ('cinder.api.contrib.backups', 'BackupsController'),
     # Raised where Cinder refuses a backup operation: its 400 and message.
     'InvalidBackup': ('cinder.exception', 'InvalidBackup'),
 }
@@ -88,17 +91,18 @@ def sees_every_project(ctxt):
     return not _db_api().is_user_context(ctxt)
 
 
-def extend_core_backups(controller, purpose):
-    """A routes hook that extends the Resource serving /backups/{id}.
+def extend_backups(controller, purpose):
+    """A routes hook that extends the Resources serving /backups.
 
-    Cinder's v3 router serves backups from core routes, then the contrib
-    ``Backups`` extension registers a second ``backups`` resource that
+    Cinder's v3 router serves backups from core routes (show, detail,
+    create, delete), then the contrib ``Backups`` extension registers a
+    second ``backups`` resource for the member actions (restore, ...) that
     replaces ``router.resources['backups']``. A ``ControllerExtension`` on
-    'backups' would attach to that second resource, which serves neither
-    show, detail nor delete, and never run. The route mapper still knows
-    the Resource the core routes dispatch to; extend that one. Pass the
-    hook as ``custom_routes_fn`` of a ``ResourceExtension``; ``purpose``
-    says in the log what is lost when no route is found.
+    'backups' would attach to that second resource only, and never run
+    for show, detail or delete. The route mapper still knows both
+    Resources; extend each. Pass the hook as ``custom_routes_fn`` of a
+    ``ResourceExtension``; ``purpose`` says in the log what is lost when
+    no route is found.
     """
     def attach(mapper, _own_resource):
         found = {}
@@ -108,7 +112,7 @@ def extend_core_backups(controller, purpose):
                           __getattr__('BackupsController')):
                 found[id(resource)] = resource
         if not found:
-            LOG.error('No route serves Cinder\'s v3 BackupsController; '
+            LOG.error('No route serves Cinder\'s BackupsController; '
                       'cinder-backup-ext does NOT %s.', purpose)
         for resource in found.values():
             resource.register_extensions(controller)

@@ -28,8 +28,11 @@ size. What the others change for the caller is still said, as numbers:
   cannot see. Its ``parent_id`` is not shown, and it starts a chain of its
   own in the caller's view.
 
-The rows come from ``chain_rows.py``, each with its live parent's project.
+The rows come from ``db/chain_rows.py``, each with its live parent's
+project.
 """
+
+from cinder_backup_ext import compat
 
 
 class Viewer(object):
@@ -38,6 +41,14 @@ class Viewer(object):
     def __init__(self, sees_all, project_id):
         self.sees_all = sees_all
         self.project_id = project_id
+
+    @classmethod
+    def of(cls, context):
+        """The viewer Cinder's own backup reads make of ``context``."""
+        return cls(compat.sees_every_project(context), context.project_id)
+
+    def sees_row(self, row):
+        return self.sees(row['project_id'])
 
     def sees(self, project_id):
         return self.sees_all or project_id == self.project_id

@@ -108,9 +108,13 @@ def member(row):
     return body
 
 
-def viewer(context):
-    return visibility.Viewer(compat.sees_every_project(context),
-                             context.project_id)
+def restore_problem(row, rows_by_id, caller):
+    """Why a restore of ``row`` would be refused or fail now, or None."""
+    if row['status'] != 'available':
+        return ('Its status is %s; Cinder restores only available '
+                'backups.' % row['status'])
+    problem = chains.restore_problem(row, rows_by_id, caller.sees_row)
+    return problem and problem[0].upper() + problem[1:] + '.'
 
 
 class BackupChainsController(compat.Controller):
@@ -118,9 +122,10 @@ class BackupChainsController(compat.Controller):
     def show(self, req, id):
         context = req.environ['cinder.context']
         _uuid('backup_id', id)
-        rows = visibility.rows_for(
-            viewer(context), self._read(chain_rows.chain_of, context, id))
-        chain = chains.find(chains.build(rows), id)
+        caller = visibility.Viewer.of(context)
+        rows = self._read(chain_rows.chain_of, context, id)
+        chain = chains.find(chains.build(visibility.rows_for(caller, rows)),
+                            id)
         if chain is None:
             raise webob.exc.HTTPNotFound(
                 explanation='Backup %s could not be found.' % id)
@@ -134,6 +139,14 @@ class BackupChainsController(compat.Controller):
             self._forbid(policies.GET_CHAIN)
         body = summary(chain)
         body['backups'] = [member(row) for row in chain.members]
+        # What a restore of each member reads: every live row of the
+        # chain, hidden ones too (unnamed); a parent that is not a live
+        # row is missing.
+        by_id = {row['id']: row for row in rows}
+        for row in body['backups']:
+            problem = restore_problem(by_id[row['id']], by_id, caller)
+            row['restorable'] = problem is None
+            row['not_restorable_reason'] = problem
         body['delete_order'] = chain.delete_order(id)
         return {'backup_chain': body}
 
@@ -160,7 +173,7 @@ class BackupChainsController(compat.Controller):
         if not self._allowed(context, policies.GET_ALL_CHAINS,
                              context.project_id):
             self._forbid(policies.GET_ALL_CHAINS)
-        caller = viewer(context)
+        caller = visibility.Viewer.of(context)
         project_id = context.project_id
         # As Cinder's backup list: all_tenants needs the rule and a context
         # that sees every project; anyone else gets their own project.

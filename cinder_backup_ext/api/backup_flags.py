@@ -104,5 +104,5 @@ class Backup_flags(compat.ExtensionDescriptor):
         # here for the routes hook, the one place that sees the mapper.
         return [compat.ResourceExtension(
             self.alias, compat.Controller(),
-            custom_routes_fn=compat.extend_core_backups(
+            custom_routes_fn=compat.extend_backups(
                 BackupFlagsController(), 'compute the backup flags'))]

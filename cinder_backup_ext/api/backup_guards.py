@@ -10,7 +10,10 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Checks Cinder runs before its own controller: never orphan a backup.
+"""Checks Cinder runs before its own controller: deletes and restores.
+
+Never orphan a backup
+=====================
 
 Cinder refuses ``DELETE /backups/{id}`` while incrementals depend on the
 backup, but it looks for them in the caller's project only. A database
@@ -24,6 +27,16 @@ dependent Cinder sees itself) is left to Cinder, in Cinder's order.
 
 Admins who mean to delete such a backup all the same keep Cinder's
 ``os-force_delete`` action, which this extension does not touch.
+
+Never start a restore that cannot finish
+========================================
+A restore reads every backup from the chain's full backup down to the one
+restored, on the backup node, link by link: an ancestor that is deleted,
+missing, not ``available`` or made by another backup service makes it
+fail half-way, after the target volume was already overwritten. ``POST
+/backups/{id}/restore`` is refused with 409, naming the first broken link,
+before anything is written. One statement reads the whole line of
+ancestors (``chain_rows.ancestors_statement``).
 """
 
 from oslo_db import exception as db_exc
@@ -33,7 +46,9 @@ import webob.exc
 
 from cinder_backup_ext import chains
 from cinder_backup_ext import compat
+from cinder_backup_ext.db import chain_rows
 from cinder_backup_ext.db import dependents
+from cinder_backup_ext import visibility
 
 LOG = logging.getLogger(__name__)
 
@@ -61,6 +76,45 @@ class BackupGuardsController(compat.Controller):
             raise compat.InvalidBackup(reason=DEPENDENTS_EXIST)
         yield
 
+    @compat.extends
+    def restore(self, req, id, body):
+        context = req.environ['cinder.context']
+        try:
+            rows = chain_rows.read_ancestors(context, id)
+        except (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError):
+            LOG.exception('Checking the chain of backup %s failed.', id)
+            raise webob.exc.HTTPServiceUnavailable(
+                explanation='The chain of backup %s could not be checked; '
+                            'try again later.' % id)
+        backup = rows.get(id)
+        if backup is not None and self._cinder_would_restore(context,
+                                                             backup):
+            problem = chains.restore_problem(
+                backup, rows, visibility.Viewer.of(context).sees_row)
+            if problem:
+                LOG.info('Refused to restore backup %s: %s.', id, problem)
+                raise webob.exc.HTTPConflict(explanation=(
+                    'Backup %s cannot be restored: %s. A restore reads '
+                    'every backup from the full backup of its chain to '
+                    'this one; restore another backup, or repair the '
+                    'chain.' % (id, problem)))
+        yield
+
+    @staticmethod
+    def _cinder_would_restore(context, backup):
+        """Whether Cinder would go on to restore ``backup``.
+
+        It does when the caller sees the backup, the backup is available
+        and Cinder's policy allows the restore.
+        """
+        if not (compat.sees_every_project(context)
+                or backup['project_id'] == context.project_id):
+            return False
+        if backup['status'] != 'available':
+            return False
+        return compat.authorize(context, [], compat.BACKUP_RESTORE,
+                                {'project_id': backup['project_id']})
+
     @staticmethod
     def _cinder_misses_dependents(context, row):
         project_id, status, children, own_children = row
@@ -87,6 +141,6 @@ class Backup_guards(compat.ExtensionDescriptor):
         # As backup_flags: the resource is only the carrier of the hook.
         return [compat.ResourceExtension(
             self.alias, compat.Controller(),
-            custom_routes_fn=compat.extend_core_backups(
+            custom_routes_fn=compat.extend_backups(
                 BackupGuardsController(),
-                'refuse deletes that orphan other projects\' backups'))]
+                'check deletes and restores'))]

@@ -37,7 +37,7 @@ from cinder_backup_ext.db import tables
 
 #: The columns of a member row, as chains.build and the API read them.
 COLUMNS = ('id', 'display_name', 'parent_id', 'status', 'size',
-           'created_at', 'project_id', 'volume_id')
+           'created_at', 'project_id', 'volume_id', 'service')
 
 
 def _columns(backups):
@@ -85,6 +85,36 @@ def chain_statement(backup_id):
         .where(parent.c.id == up.c.parent_id)
         .where(parent.c.deleted == sa.false()))
     return _select_rows(backups, _down(backups, sa.select(up.c.id)))
+
+
+def ancestors_statement(backup_id):
+    """One statement: a live backup and every ancestor row, deleted or not.
+
+    What a restore reads, for ``chains.restore_problem``: up by primary key
+    through soft-deleted rows too, so that a deleted link is told from a
+    missing one. ``UNION`` ends the walk on a cycle.
+    """
+    backups = tables.BACKUPS
+    up = (sa.select(backups.c.id, backups.c.parent_id)
+          .where(backups.c.id == backup_id)
+          .where(backups.c.deleted == sa.false())
+          .cte('restore_up', recursive=True))
+    parent = backups.alias('parent')
+    up = up.union(sa.select(parent.c.id, parent.c.parent_id)
+                  .where(parent.c.id == up.c.parent_id))
+    return (sa.select(backups.c.id, backups.c.parent_id, backups.c.status,
+                      backups.c.deleted, backups.c.service,
+                      backups.c.project_id)
+            .select_from(backups.join(up, backups.c.id == up.c.id)))
+
+
+def read_ancestors(context, backup_id):
+    """{id: row} of ``backup_id`` and its ancestors ({} if not live)."""
+    with compat.reader(context) as conn:
+        unbounded_recursion(conn)
+        return {row['id']: row
+                for row in _dicts(conn.execute(ancestors_statement(
+                    backup_id)))}
 
 
 def _scope(query, backups, project_id, volume_id):

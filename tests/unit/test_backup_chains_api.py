@@ -153,7 +153,8 @@ class TestNextLink(base.BaseTestCase):
 
     def test_replaces_values_and_keeps_the_rest(self):
         req = self._request('limit=5&sort_dir=asc')
-        link = compat.next_link(req, backup_chains.COLLECTION, limit=7, marker='m')
+        link = compat.next_link(req, backup_chains.COLLECTION, limit=7,
+                                marker='m')
         query = parse.parse_qs(parse.urlsplit(link).query)
         self.assertEqual({'limit': ['7'], 'sort_dir': ['asc'],
                           'marker': ['m']}, query)

@@ -150,8 +150,8 @@ def sync_under_writes(args, conf, method):
     # Writers on nodes 2 and 3; under RSU each falls back to node 1 while
     # its own node is desynced.
     writers = [NodeWriter(URL % (port, DATABASE), 'node%d' % n,
-                      URL % (args.ports[0], DATABASE)
-                      if method == 'RSU' else None)
+                          URL % (args.ports[0], DATABASE)
+                          if method == 'RSU' else None)
                for n, port in enumerate(args.ports[1:], 2)]
     print('  %s: db sync under writes ...' % method, file=sys.stderr,
           flush=True)

@@ -60,12 +60,15 @@ member = {
         'deletable': {'type': 'boolean'},
         'not_deletable_reason': {'type': ['string', 'null']},
         'hidden_dependent_count': _count,
+        'restorable': {'type': 'boolean'},
+        'not_restorable_reason': {'type': ['string', 'null']},
     },
     'additionalProperties': False,
     'required': ['id', 'name', 'parent_id', 'depth', 'status', 'size',
                  'created_at', 'is_incremental', 'has_dependent_backups',
                  'deletable', 'not_deletable_reason',
-                 'hidden_dependent_count'],
+                 'hidden_dependent_count', 'restorable',
+                 'not_restorable_reason'],
 }
 
 _chain = copy.deepcopy(summary)
