@@ -15,10 +15,13 @@
 The servers are found the way oslo.db's own tests find them: the
 ``openstack_citest`` user and database (``tools/test-setup.sh`` creates
 them), or ``OS_TEST_DBAPI_ADMIN_CONNECTION``; each test class gets a fresh
-database of its own. A test skips, saying why, only when a server is absent.
-The schema is built by Cinder's own migrations (``cinder-manage db sync``).
+database of its own. A test skips, saying why, only when a server is absent,
+and fails instead where ``CBE_REQUIRE_SERVERS`` is set (CI sets it: its
+servers must be there). The schema is built by Cinder's own migrations
+(``cinder-manage db sync``).
 """
 
+import os
 import random
 import threading
 import time
@@ -44,6 +47,13 @@ class CinderSchemaTestCase(test_fixtures.OpportunisticDBTestMixin,
     """A test with ``self.engine`` on a new database with Cinder's schema."""
 
     cinder_schema = True
+
+    def skipTest(self, reason):
+        # oslo.db's fixture skips when it cannot reach the server.
+        if os.environ.get('CBE_REQUIRE_SERVERS') and 'unavailable' in reason:
+            self.fail('%s (CBE_REQUIRE_SERVERS is set: the server must be '
+                      'there; run tools/test-setup.sh)' % reason)
+        super().skipTest(reason)
 
     def setUp(self):
         super().setUp()

@@ -131,6 +131,8 @@ class GaleraSyncTests(testtools.TestCase):
             with engine.connect() as conn:
                 self.assertEqual([], parent_index.galera_nodes(conn))
         except sa.exc.OperationalError as exc:
+            if os.environ.get('CBE_REQUIRE_SERVERS'):
+                raise
             self.skipTest('no MariaDB on 3306: %s' % exc)
         self.assertRaisesRegex(ValueError, 'needs a MariaDB Galera',
                                parent_index.create_rsu, engine)
