@@ -125,6 +125,18 @@ class Info(object):
         return None
 
     @property
+    def restore_refusal(self):
+        """Why a restore would be refused (the chain resource's words);
+        None when it would not, or when the chain is not known.
+        """
+        if self.chain is None or self.id not in self.chain.ids:
+            return None
+        member = self.chain.by_id[self.id]
+        if member.get('restorable', True):
+            return None
+        return member.get('not_restorable_reason') or ''
+
+    @property
     def hidden_dependents(self):
         """Backups of other projects that block the delete; 0 if unknown."""
         if self.chain is not None and self.id in self.chain.ids:
@@ -180,16 +192,18 @@ def from_backup(backup):
 
 
 def attach_chains(infos, get_chain):
-    """Give each Info whose flag says it has dependents its ChainBody.
+    """Give each Info that needs its chain its ChainBody.
 
-    One GET per chain: the members of a chain read for one backup serve
-    the others. The reading stops at the first chain that ``get_chain``
+    A backup needs it when its flag says others depend on it (for Delete)
+    or when it is an incremental (for Restore: its ancestors decide). One
+    GET per chain: the members of a chain read for one backup serve the
+    others. The reading stops at the first chain that ``get_chain``
     cannot read (it returns None: the resource is missing, or the policy
     denies it); those Infos keep ``chain = None``.
     """
     chains_read = []
     for info in infos:
-        if not info.has_dependents:
+        if not (info.has_dependents or info.is_incremental):
             continue
         chain = next((c for c in chains_read if info.id in c.ids), None)
         if chain is None:

@@ -150,6 +150,18 @@ class ChainTest(unittest.TestCase):
 
 class AttachChainsTest(unittest.TestCase):
 
+    def test_an_incremental_gets_its_chain_for_restore(self):
+        inc = chain_info.Info('inc2', is_incremental=True,
+                              has_dependents=False)
+        full = chain_info.Info('full1', is_incremental=False,
+                               has_dependents=False)
+        asked = []
+        chain_info.attach_chains(
+            [inc, full], lambda i: asked.append(i) or chain(FULL, INC1,
+                                                            INC2))
+        self.assertEqual(['inc2'], asked)
+        self.assertIsNone(full.chain)
+
     def test_one_get_per_chain_only_where_needed(self):
         whole = chain(FULL, INC1, INC2)
         infos = [info(FULL, has_dependents=True),

@@ -118,13 +118,36 @@ class ColumnsTest(unittest.TestCase):
 
 class DeleteActionTest(unittest.TestCase):
 
-    def bound(self, backup):
+    def bound(self, backup, name='delete'):
         # As Horizon renders a row's actions (the row menu, the detail
         # page's header).
         table = tables.BackupsTable(request(), data=[backup])
         with mock.patch.object(table, '_filter_action', return_value=True):
             actions = table.get_row_actions(backup)
-        return next(a for a in actions if a.name == 'delete')
+        return next(a for a in actions if a.name == name)
+
+    def test_restore_disabled_on_a_broken_chain(self):
+        broken = dict(data.INC2, restorable=False,
+                      not_restorable_reason='Ancestor full1 is in status '
+                                            'error.')
+        c = data.chain(data.FULL, data.INC1, broken)
+        backup = Backup(data.INC2, {'is_incremental': True,
+                                    'has_dependent_backups': False}, c)
+        action = self.bound(backup, 'restore')
+        self.assertEqual('disabled', action.attrs.get('disabled'))
+        self.assertEqual('Ancestor full1 is in status error.',
+                         action.attrs['title'])
+        self.assertEqual('#', action.bound_url)
+        self.assertNotIn('ajax-modal', action.classes)
+        # A sound chain leaves Horizon's Restore as it is.
+        sound = Backup(data.INC1, {'is_incremental': True,
+                                   'has_dependent_backups': True},
+                       data.chain(data.FULL, dict(data.INC1, restorable=True),
+                                  data.INC2))
+        action = self.bound(sound, 'restore')
+        self.assertNotIn('disabled', action.attrs)
+        self.assertIn('ajax-modal', action.classes)
+        self.assertIn('/restore/', action.bound_url)
 
     def test_no_leak_between_rows(self):
         backups = whole_chain()

@@ -105,6 +105,45 @@ def refusal_message(name, refusal):
         'name': name, 'status': refusal.status}
 
 
+def _disable(action, reason, css_class):
+    """Show ``action`` disabled in this row, saying why."""
+    # Horizon copies the action and its attrs for each row; a copy here
+    # too, so that no other caller's action is ever changed.
+    action.attrs = dict(action.attrs)
+    action.attrs['disabled'] = 'disabled'
+    action.attrs['title'] = reason
+    action.attrs['data-cbe-blocked'] = reason
+    action.verbose_name = html.format_html(
+        '{}<span class="help-block {}">{}</span>',
+        action.verbose_name, css_class, reason)
+
+
+class RestoreBackup(horizon_compat.backups_tables.RestoreBackup):
+    """Horizon's Restore, disabled (with the reason) on a broken chain.
+
+    Cinder would start the restore and fail half-way, after the volume
+    was written; the plugin's API refuses it, and the chain resource says
+    why for each backup.
+    """
+
+    def update(self, request, datum):
+        super().update(request, datum)
+        if datum is None:
+            return
+        reason = api.info_of(datum).restore_refusal
+        if reason is not None:
+            _disable(self, reason or str(_('Its chain cannot be restored')),
+                     'cbe-restore-reason')
+            # A link opens its form whatever its attributes: no form here.
+            self.classes = tuple(c for c in self.classes
+                                 if c != 'ajax-modal') + ('disabled',)
+
+    def get_link_url(self, datum=None):
+        if self.attrs.get('disabled'):
+            return '#'
+        return super().get_link_url(datum)
+
+
 class DeleteBackup(horizon_compat.backups_tables.DeleteBackup):
     """Horizon's Delete, disabled (with the reason) where Cinder refuses.
 
@@ -120,16 +159,7 @@ class DeleteBackup(horizon_compat.backups_tables.DeleteBackup):
         info = api.info_of(datum)
         if not info.blocked:
             return
-        reason = blocked_reason(info)
-        # Horizon copies the action and its attrs for each row; a copy here
-        # too, so that no other caller's action is ever changed.
-        self.attrs = dict(self.attrs)
-        self.attrs['disabled'] = 'disabled'
-        self.attrs['title'] = reason
-        self.attrs['data-cbe-blocked'] = reason
-        self.verbose_name = html.format_html(
-            '{}<span class="help-block cbe-delete-reason">{}</span>',
-            self.verbose_name, reason)
+        _disable(self, blocked_reason(info), 'cbe-delete-reason')
 
     def handle(self, table, request, obj_ids):
         selected, names, not_allowed = [], {}, []
@@ -224,5 +254,4 @@ class BackupsTable(horizon_compat.backups_tables.BackupsTable):
         row_class = UpdateRow
         table_actions = (DeleteBackup,
                          horizon_compat.backups_tables.BackupsFilterAction)
-        row_actions = (horizon_compat.backups_tables.RestoreBackup,
-                       DeleteBackup)
+        row_actions = (RestoreBackup, DeleteBackup)
