@@ -57,9 +57,41 @@ flags_opts = [
 ]
 
 
+chain_cap_opts = [
+    cfg.IntOpt('max_chain_depth',
+               default=0,
+               min=0,
+               help='The most incremental backups after a full one in a '
+                    'chain. An incremental backup that would go deeper is '
+                    'handled as chain_cap_action says. 0: no cap. A volume '
+                    'type overrides it with the extra spec '
+                    'cinder_backup_ext:max_chain_depth.'),
+    cfg.IntOpt('max_chain_age',
+               default=0,
+               min=0,
+               help='The most days after a chain\'s full backup that an '
+                    'incremental backup may still join the chain. An '
+                    'older chain is handled as chain_cap_action says. 0: '
+                    'no cap. A volume type overrides it with the extra '
+                    'spec cinder_backup_ext:max_chain_age.'),
+    cfg.StrOpt('chain_cap_action',
+               default='full',
+               choices=[('full', 'the incremental backup request is made '
+                                 'a full backup, and says why in its '
+                                 'metadata and in the log'),
+                        ('reject', 'the request is refused with 409; '
+                                   'nothing is created')],
+               help='What an incremental backup request beyond '
+                    'max_chain_depth or max_chain_age gets. A volume type '
+                    'overrides it with the extra spec '
+                    'cinder_backup_ext:chain_cap_action.'),
+]
+
+
 def register_opts(conf):
-    conf.register_opts(notifier_opts + flags_opts, group=GROUP)
+    conf.register_opts(notifier_opts + flags_opts + chain_cap_opts,
+                       group=GROUP)
 
 
 def list_opts():
-    return [(GROUP, notifier_opts + flags_opts)]
+    return [(GROUP, notifier_opts + flags_opts + chain_cap_opts)]

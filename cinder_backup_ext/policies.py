@@ -25,6 +25,7 @@ SHOW_FLAGS = 'cinder_backup_ext:backup:show_flags'
 GET_CHAIN = 'cinder_backup_ext:backup_chain:get'
 GET_ALL_CHAINS = 'cinder_backup_ext:backup_chain:get_all'
 GET_ALL_TENANTS_CHAINS = 'cinder_backup_ext:backup_chain:get_all_tenants'
+EXEMPT_FROM_CHAIN_CAP = 'cinder_backup_ext:backup:exempt_from_chain_cap'
 
 rules = [
     policy.DocumentedRuleDefault(
@@ -75,6 +76,19 @@ rules = [
             'backup list.'),
         operations=[
             {'method': 'GET', 'path': '/os-backup-chains?all_tenants=1'},
+        ],
+    ),
+    policy.DocumentedRuleDefault(
+        name=EXEMPT_FROM_CHAIN_CAP,
+        # Nobody by default: the cap protects every project's restores.
+        check_str='!',
+        description=(
+            'Create incremental backups beyond [cinder_backup_ext] '
+            'max_chain_depth and max_chain_age (or their volume type extra '
+            'specs): the cap does not apply to callers this rule allows, '
+            'for example "role:admin".'),
+        operations=[
+            {'method': 'POST', 'path': '/backups'},
         ],
     ),
 ]

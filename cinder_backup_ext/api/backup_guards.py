@@ -37,10 +37,30 @@ fail half-way, after the target volume was already overwritten. ``POST
 /backups/{id}/restore`` is refused with 409, naming the first broken link,
 before anything is written. One statement reads the whole line of
 ancestors (``chain_rows.ancestors_statement``).
+
+Never grow a chain past its cap
+===============================
+Every incremental backup chains to the newest one, and a restore reads
+every link: chains that grow without bound make restores slow and
+fragile. With ``[cinder_backup_ext] max_chain_depth`` or
+``max_chain_age`` set (or the volume type's extra specs
+``cinder_backup_ext:max_chain_depth``, ``...:max_chain_age``,
+``...:chain_cap_action``), an incremental ``POST /backups`` that would go
+past the cap is made a full backup (``full``: the request's
+``incremental`` is set to false before Cinder reads it, and the backup's
+metadata says why at microversion 3.43 and later) or refused with 409
+(``reject``) before Cinder reserves any quota. The parent is predicted as
+Cinder picks it (``chain_rows.parent_line_statement``). The policy rule
+``cinder_backup_ext:backup:exempt_from_chain_cap`` exempts callers.
 """
 
+import datetime
+
+from oslo_config import cfg
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
+from oslo_utils import strutils
+from oslo_utils import timeutils
 import sqlalchemy.exc
 import webob.exc
 
@@ -48,12 +68,73 @@ from cinder_backup_ext import chains
 from cinder_backup_ext import compat
 from cinder_backup_ext.db import chain_rows
 from cinder_backup_ext.db import dependents
+from cinder_backup_ext import opts
+from cinder_backup_ext import policies
 from cinder_backup_ext import visibility
 
 LOG = logging.getLogger(__name__)
 
 #: Cinder's own reason, from ``cinder/backup/api.py``.
 DEPENDENTS_EXIST = 'Incremental backups exist for this backup.'
+
+#: The extra specs of a volume type that override the cap's options.
+SPEC = 'cinder_backup_ext:%s'
+CAP_OPTIONS = ('max_chain_depth', 'max_chain_age', 'chain_cap_action')
+#: The backup metadata key that says why a request was made full.
+FORCED_FULL = 'cinder_backup_ext:forced_full'
+#: Backup metadata exists from this microversion on.
+METADATA_VERSION = '3.43'
+
+
+class Cap(object):
+    """The cap in force for one volume: options, then its type's specs."""
+
+    def __init__(self, conf, specs):
+        group = conf[opts.GROUP]
+        self.depth = group.max_chain_depth
+        self.age = group.max_chain_age
+        self.action = group.chain_cap_action
+        self.source = {}
+        for name in CAP_OPTIONS:
+            value = specs.get(SPEC % name)
+            if value is None:
+                continue
+            try:
+                if name == 'chain_cap_action':
+                    if value not in ('full', 'reject'):
+                        raise ValueError(value)
+                    self.action = value
+                else:
+                    setattr(self, name[len('max_chain_'):], max(0, int(value)))
+                self.source[name] = 'volume type extra spec %s' % (
+                    SPEC % name)
+            except ValueError:
+                LOG.warning('Ignoring the volume type extra spec %s=%r: '
+                            'not a valid value.', SPEC % name, value)
+
+    def where(self, name):
+        return self.source.get(name,
+                               '[%s] %s' % (opts.GROUP, name))
+
+    def exceeded(self, line, now):
+        """Why an incremental on ``line`` (parent first) goes too far."""
+        if not line:
+            return None
+        depth = len(line)  # the new backup's: its parent's plus one
+        if self.depth and depth > self.depth:
+            return ('it would be incremental number %d after the full '
+                    'backup %s, and %s is %d'
+                    % (depth, line[-1]['id'], self.where('max_chain_depth'),
+                       self.depth))
+        created = line[-1]['created_at']
+        if self.age and created is not None:
+            age = now - created.replace(tzinfo=None)
+            if age > datetime.timedelta(days=self.age):
+                return ('the full backup %s of its chain is %d days old, '
+                        'and %s is %d' % (line[-1]['id'], age.days,
+                                          self.where('max_chain_age'),
+                                          self.age))
+        return None
 
 
 class BackupGuardsController(compat.Controller):
@@ -75,6 +156,59 @@ class BackupGuardsController(compat.Controller):
                      'projects depend on it.', id, row[2])
             raise compat.InvalidBackup(reason=DEPENDENTS_EXIST)
         yield
+
+    @compat.extends
+    def create(self, req, body):
+        try:
+            backup = body['backup']
+            volume_id = backup['volume_id']
+            incremental = strutils.bool_from_string(
+                backup.get('incremental', False), strict=True)
+        except (KeyError, TypeError, ValueError):
+            incremental = False  # Cinder's own validation answers
+        if incremental:
+            self._cap(req, backup, volume_id)
+        yield
+
+    @staticmethod
+    def _cap(req, backup, volume_id):
+        """Apply the chain cap to an incremental request, in place."""
+        context = req.environ['cinder.context']
+        try:
+            line, specs = chain_rows.read_parent_line(
+                context, volume_id, context.project_id,
+                backup.get('snapshot_id'),
+                [SPEC % name for name in CAP_OPTIONS])
+        except (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError):
+            # Cinder's own create reads the same database and will answer.
+            LOG.exception('Reading the chain of volume %s failed; the '
+                          'backup request goes to Cinder uncapped.',
+                          volume_id)
+            return
+        opts.register_opts(cfg.CONF)
+        cap = Cap(cfg.CONF, specs)
+        why = cap.exceeded(line, timeutils.utcnow())
+        if why is None or compat.authorize(
+                context, policies.list_rules(),
+                policies.EXEMPT_FROM_CHAIN_CAP,
+                {'project_id': context.project_id}):
+            return
+        if cap.action == 'reject':
+            LOG.info('Refused an incremental backup of volume %s: %s.',
+                     volume_id, why)
+            raise webob.exc.HTTPConflict(explanation=(
+                'An incremental backup of volume %s is refused: %s. Take a '
+                'full backup instead (without "incremental": true; '
+                'openstack volume backup create without --incremental).'
+                % (volume_id, why)))
+        LOG.info('An incremental backup of volume %s is made a full '
+                 'backup: %s.', volume_id, why)
+        backup['incremental'] = False
+        if req.api_version_request.matches(METADATA_VERSION):
+            metadata = backup.get('metadata')
+            if not isinstance(metadata, dict):
+                metadata = backup['metadata'] = {}
+            metadata[FORCED_FULL] = 'made full: %s' % why[:200]
 
     @compat.extends
     def restore(self, req, id, body):

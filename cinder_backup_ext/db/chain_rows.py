@@ -117,6 +117,71 @@ def read_ancestors(context, backup_id):
                     backup_id)))}
 
 
+def parent_line_statement(volume_id, project_id, snapshot_id=None):
+    """One statement: the parent Cinder will pick, and its live ancestors.
+
+    Cinder (``backup/api.py`` ``create``, 24.5 to 29) gives an incremental
+    backup of a volume, as its parent, the caller's project's available
+    backup of that volume with the latest ``data_timestamp``; from a
+    snapshot, the latest one whose ``data_timestamp`` is earlier than the
+    snapshot's creation. The rows come parent first, up to the chain's
+    full backup (or the oldest live ancestor); none when Cinder will find
+    no parent (and refuse the incremental itself).
+    """
+    backups = tables.BACKUPS
+    candidate = (sa.select(backups.c.id)
+                 .where(backups.c.volume_id == volume_id)
+                 .where(backups.c.project_id == project_id)
+                 .where(backups.c.deleted == sa.false())
+                 .where(backups.c.status == 'available'))
+    if snapshot_id is not None:
+        snapshot = (sa.select(tables.SNAPSHOTS.c.created_at)
+                    .where(tables.SNAPSHOTS.c.id == snapshot_id)
+                    .scalar_subquery())
+        candidate = candidate.where(backups.c.data_timestamp < snapshot)
+    parent_id = (candidate.order_by(backups.c.data_timestamp.desc())
+                 .limit(1).scalar_subquery())
+    up = (sa.select(backups.c.id, backups.c.parent_id)
+          .where(backups.c.id == parent_id)
+          .cte('parent_line', recursive=True))
+    parent = backups.alias('parent')
+    up = up.union(sa.select(parent.c.id, parent.c.parent_id)
+                  .where(parent.c.id == up.c.parent_id)
+                  .where(parent.c.deleted == sa.false()))
+    return (sa.select(backups.c.id, backups.c.parent_id,
+                      backups.c.created_at)
+            .select_from(backups.join(up, backups.c.id == up.c.id)))
+
+
+def extra_specs_statement(volume_id, keys):
+    """The volume's type's extra specs among ``keys``: (key, value) rows."""
+    specs, volumes = tables.VOLUME_TYPE_EXTRA_SPECS, tables.VOLUMES
+    return (sa.select(specs.c.key, specs.c.value)
+            .select_from(specs.join(volumes, volumes.c.volume_type_id
+                                    == specs.c.volume_type_id))
+            .where(volumes.c.id == volume_id)
+            .where(specs.c.deleted == sa.false())
+            .where(specs.c.key.in_(list(keys))))
+
+
+def read_parent_line(context, volume_id, project_id, snapshot_id, keys):
+    """(the parent line, parent first, as dicts; {key: value} of specs)."""
+    with compat.reader(context) as conn:
+        specs = dict(conn.execute(extra_specs_statement(volume_id,
+                                                        keys)).all())
+        unbounded_recursion(conn)
+        rows = {row['id']: row for row in _dicts(conn.execute(
+            parent_line_statement(volume_id, project_id, snapshot_id)))}
+    # Parent first: the one row no other row of the line names as parent.
+    named = {row['parent_id'] for row in rows.values()}
+    line = [row for row in rows.values() if row['id'] not in named]
+    while line and line[-1]['parent_id'] in rows:
+        line.append(rows[line[-1]['parent_id']])
+        if len(line) > len(rows):
+            break  # a cycle: a corrupt table, the line is what was read
+    return line, specs
+
+
 def _scope(query, backups, project_id, volume_id):
     if project_id is not None:
         query = query.where(backups.c.project_id == project_id)

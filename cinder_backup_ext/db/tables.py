@@ -45,3 +45,23 @@ BACKUPS = sa.table(
     sa.column('created_at', sa.DateTime),
     sa.column('data_timestamp', sa.DateTime),
 )
+
+# What the chain cap reads besides backups: the volume's type, its extra
+# specs, and a snapshot's creation time (as Cinder picks a parent).
+VOLUMES = sa.table(
+    'volumes',
+    sa.column('id', sa.String),
+    sa.column('volume_type_id', sa.String),
+)
+VOLUME_TYPE_EXTRA_SPECS = sa.table(
+    'volume_type_extra_specs',
+    sa.column('volume_type_id', sa.String),
+    sa.column('key', sa.String),
+    sa.column('value', sa.String),
+    sa.column('deleted', sa.Boolean),
+)
+SNAPSHOTS = sa.table(
+    'snapshots',
+    sa.column('id', sa.String),
+    sa.column('created_at', sa.DateTime),
+)
