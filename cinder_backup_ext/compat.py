@@ -119,6 +119,22 @@ def extend_backups(controller, purpose):
     return attach
 
 
+def post_forced_full_message(ctxt, volume_id):
+    """Cinder's own user message for an incremental made full.
+
+    The one Cinder's Ceph backup driver posts ("Incremental backup not
+    possible, forcing full backup."), on the volume, as a WARNING; users
+    read it with ``openstack volume message list``.
+    """
+    from cinder.message import api as message_api
+    from cinder.message import message_field
+    message_api.API().create(
+        ctxt, message_field.Action.BACKUP_CREATE,
+        resource_uuid=volume_id,
+        detail=message_field.Detail.INCREMENTAL_BACKUP_FORCES_FULL_BACKUP,
+        level='WARNING')
+
+
 def max_limit():
     """Cinder's ``osapi_max_limit``: the longest page a list returns."""
     from cinder.api import common

@@ -48,7 +48,9 @@ fragile. With ``[cinder_backup_ext] max_chain_depth`` or
 ``...:chain_cap_action``), an incremental ``POST /backups`` that would go
 past the cap is made a full backup (``full``: the request's
 ``incremental`` is set to false before Cinder reads it, and the backup's
-metadata says why at microversion 3.43 and later) or refused with 409
+metadata says why at microversion 3.43 and later, and Cinder's own user
+message "Incremental backup not possible, forcing full backup." is posted
+on the volume) or refused with 409
 (``reject``) before Cinder reserves any quota. The parent is predicted as
 Cinder picks it (``chain_rows.parent_line_statement``). The policy rule
 ``cinder_backup_ext:backup:exempt_from_chain_cap`` exempts callers.
@@ -204,6 +206,11 @@ class BackupGuardsController(compat.Controller):
         LOG.info('An incremental backup of volume %s is made a full '
                  'backup: %s.', volume_id, why)
         backup['incremental'] = False
+        try:
+            compat.post_forced_full_message(context, volume_id)
+        except Exception:
+            LOG.exception('Posting the user message for volume %s failed.',
+                          volume_id)
         if req.api_version_request.matches(METADATA_VERSION):
             metadata = backup.get('metadata')
             if not isinstance(metadata, dict):

@@ -13,40 +13,51 @@
 
 """HTTP calls to Cinder: the ``os-backup-chains`` resource and backup DELETE.
 
-Every call goes through one keystoneauth adapter (in OSC, openstacksdk's
-block-storage proxy), with paths relative to Cinder's project-scoped
-endpoint. Errors come back as ``osc_lib`` ``CommandError`` subclasses
-carrying Cinder's own message, so OSC prints one line, not a traceback.
+Every call goes through OSC's openstacksdk block-storage proxy, with paths
+relative to Cinder's project-scoped endpoint; names are resolved to IDs by
+the proxy's own ``find_backup``/``find_volume``, as OSC's commands do.
+Errors come back as ``osc_lib`` ``CommandError`` subclasses whose text is
+Cinder's message and what to do about it: OSC prints that one line. The
+request itself is left out; ``--debug`` logs every request and answer.
 """
 
 from urllib import parse
 
+from openstack import exceptions as sdk_exceptions
 from osc_lib import exceptions
 
 CHAINS = '/os-backup-chains'
 
 MISSING = (
-    "This cloud's Block Storage API has no os-backup-chains resource "
-    "(GET %(url)s answered 404 Not Found): the cinder-backup-ext API "
-    "extension is not enabled there. An operator enables it on every Cinder "
-    "API node with `pip install cinder-backup-ext` and, in cinder.conf "
-    "[DEFAULT], the line `osapi_volume_extension = "
-    "cinder_backup_ext.api.loader.load` (next to "
+    "This cloud's Block Storage API has no os-backup-chains resource: the "
+    "cinder-backup-ext API extension is not enabled there. Ask the cloud's "
+    "operators to enable it: on every Cinder API node, `pip install "
+    "cinder-backup-ext` and, in cinder.conf [DEFAULT], the line "
+    "`osapi_volume_extension = cinder_backup_ext.api.loader.load` (next to "
     "`osapi_volume_extension = cinder.api.contrib.standard_extensions`), "
-    "then restarts the API.")
+    "then a restart of the API.")
+
+#: What to do after an error, by status code (a 400 says it itself).
+ADVICE = {
+    403: "Your role does not allow this; ask the cloud's operators.",
+    404: 'Check the name or ID: `openstack volume backup list` lists the '
+         'backups you can see.',
+}
+SERVER_ADVICE = ("Try again later; if it persists, give the cloud's "
+                 "operators the request ID %s.")
 
 
 class ApiError(exceptions.CommandError):
     """Cinder answered with an error; ``message`` is Cinder's own text."""
 
-    def __init__(self, status_code, message):
-        super().__init__(message)
+    def __init__(self, status_code, message, advice=None):
+        super().__init__(' '.join(filter(None, [message, advice])))
         self.status_code = status_code
         self.message = message
 
 
 class NotFound(ApiError):
-    """The backup is not there (or not visible to this project)."""
+    """The backup or volume is not there (or not visible to this project)."""
 
 
 class ExtensionMissing(ApiError):
@@ -66,10 +77,14 @@ def _error(response):
             message = fault.get('message')
     if not message:
         message = (response.text or '').strip()[:200] or response.reason
-    cls = NotFound if response.status_code == 404 else ApiError
-    return cls(response.status_code, '%s %s: %s (HTTP %d)' % (
-        response.request.method, response.url, message,
-        response.status_code))
+    code = response.status_code
+    advice = ADVICE.get(code)
+    if code >= 500:
+        message = 'Cinder failed (HTTP %d): %s' % (code, message)
+        advice = SERVER_ADVICE % response.headers.get(
+            'x-openstack-request-id', '(none given)')
+    cls = NotFound if code == 404 else ApiError
+    return cls(code, message, advice)
 
 
 def _quoted(backup_id):
@@ -77,16 +92,41 @@ def _quoted(backup_id):
     return parse.quote(backup_id, safe='')
 
 
+def _find(kind, finder, name_or_id, **kwargs):
+    """The one ``kind`` named ``name_or_id`` (a name or an ID), as OSC finds.
+
+    openstacksdk's messages name its classes and URLs; these say what to
+    type next.
+    """
+    listing = 'openstack volume %slist' % ('backup ' if kind == 'backup'
+                                           else '')
+    try:
+        return finder(name_or_id, ignore_missing=False, **kwargs)
+    except sdk_exceptions.DuplicateResource:
+        raise exceptions.CommandError(
+            "More than one %s exists with the name '%s'. Give its ID "
+            "(`%s --name %s` lists them)."
+            % (kind, name_or_id, listing, name_or_id))
+    except sdk_exceptions.NotFoundException:
+        raise NotFound(
+            404, "No %s with a name or ID of '%s' exists."
+            % (kind, name_or_id),
+            'Check it: `%s` lists the %ss you can see.' % (listing, kind))
+    except sdk_exceptions.HttpException as exc:
+        raise ApiError(exc.status_code or 0, exc.details or str(exc),
+                       ADVICE.get(exc.status_code))
+
+
 class ChainsClient(object):
     """Backup chains and backup deletes on one Cinder endpoint.
 
-    ``adapter`` is anything with keystoneauth's ``get``/``delete``
-    signature (``raise_exc`` included): openstacksdk's block-storage proxy
-    in OSC, a plain ``keystoneauth1.adapter.Adapter`` elsewhere.
+    ``proxy`` is openstacksdk's block-storage proxy (OSC's, in OSC): it
+    has keystoneauth's ``get``/``delete`` signature (``raise_exc``
+    included) and the ``find_*`` methods that resolve names.
     """
 
-    def __init__(self, adapter):
-        self.adapter = adapter
+    def __init__(self, proxy):
+        self.adapter = proxy
 
     def _call(self, method, path, **params):
         response = getattr(self.adapter, method)(
@@ -104,16 +144,41 @@ class ChainsClient(object):
             # the extension answers 404 for a backup it cannot see. The
             # collection tells the two apart.
             if path == CHAINS:
-                raise ExtensionMissing(404, MISSING % {'url': CHAINS})
+                raise ExtensionMissing(404, MISSING)
             try:
                 self._call('get', CHAINS, limit=1)
             except NotFound:
-                raise ExtensionMissing(404, MISSING % {'url': CHAINS})
+                raise ExtensionMissing(404, MISSING)
             except ApiError:
                 pass  # the probe's own error says nothing of the backup
             raise exc
 
-    def list_chains(self, volume_id=None, all_projects=False, limit=None):
+    def find_backup(self, name_or_id):
+        """The ID of the one backup with this name or ID."""
+        return _find('backup', self.adapter.find_backup, name_or_id).id
+
+    def find_volume(self, name_or_id, all_projects=False):
+        """The ID of the one volume with this name or ID."""
+        return _find('volume', self.adapter.find_volume, name_or_id,
+                     all_projects=all_projects).id
+
+    def backup_names(self, volume_id=None, all_projects=False):
+        """Backup ID -> name, from Cinder's backup list (one request a page).
+
+        The chain summaries name their backups by ID only. Names only
+        label the rows: a list Cinder refuses leaves them blank, as OSC's
+        own ``volume backup list`` does with volume names.
+        """
+        query = {'volume_id': volume_id} if volume_id else {}
+        if all_projects:
+            query['all_projects'] = True
+        try:
+            return {backup.id: backup.name for backup in
+                    self.adapter.backups(details=False, **query)}
+        except sdk_exceptions.HttpException:
+            return {}
+
+    def list_chains(self, volume_id=None, all_projects=False):
         """Every chain summary, newest root first, following next links.
 
         Each next link's query (Cinder's marker and filters) is sent to
@@ -125,8 +190,6 @@ class ChainsClient(object):
             params['volume_id'] = volume_id
         if all_projects:
             params['all_tenants'] = 1
-        if limit:
-            params['limit'] = limit
         chains = []
         seen = {tuple(sorted((k, str(v)) for k, v in params.items()))}
         while True:
@@ -140,8 +203,10 @@ class ChainsClient(object):
             params = dict(parse.parse_qsl(parse.urlsplit(nexts[0]).query))
             key = tuple(sorted(params.items()))
             if key in seen:
-                raise ApiError(200, 'GET %s: the next link repeats a page '
-                               'already read (%s)' % (CHAINS, nexts[0]))
+                raise ApiError(200, 'Cinder sent a next page link that '
+                               'repeats a page already read (%s).'
+                               % nexts[0], "Report it to the cloud's "
+                               "operators.")
             seen.add(key)
 
     def get_chain(self, backup_id):
@@ -160,8 +225,3 @@ class ChainsClient(object):
         except NotFound:
             return None
         return response.json()['backup']
-
-    def get_volume(self, volume_id):
-        """Cinder's volume body (NotFound: no such volume for us)."""
-        return self._call('get', '/volumes/%s' % _quoted(volume_id)).json()[
-            'volume']

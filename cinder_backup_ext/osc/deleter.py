@@ -40,6 +40,9 @@ def write_plan(out, backups, refused=None):
     ``refused`` maps the id of each backup Cinder would refuse to why.
     """
     refused = refused or {}
+    if not backups:
+        out.write('Nothing to delete.\n')
+        return
     out.write('Would delete %d backup(s), leaf-first (--dry-run: nothing '
               'is deleted):\n' % len(backups))
     for number, backup in enumerate(backups, 1):
@@ -58,20 +61,16 @@ class Stopped(exceptions.CommandError):
 class Deleter(object):
     """Deletes backups in the order given, waiting for each to be gone.
 
-    ``sleep`` and ``clock`` are the waiting's time source (tests pass
-    fakes); ``timeout`` is per backup, in seconds. Polls start half a
-    second apart and back off to ``interval``: most backups are gone
-    within a second, and a slow backend is not hammered.
+    ``timeout`` is per backup, in seconds. Polls start half a second apart
+    and back off to ``interval``: most backups are gone within a second,
+    and a slow backend is not hammered.
     """
 
-    def __init__(self, chains_client, out, timeout=600, interval=2.0,
-                 sleep=time.sleep, clock=time.monotonic):
+    def __init__(self, chains_client, out, timeout=600, interval=2.0):
         self.client = chains_client
         self.out = out
         self.timeout = timeout
         self.interval = interval
-        self.sleep = sleep
-        self.clock = clock
 
     def run(self, backups, wait_last=True):
         """Delete ``backups`` (member dicts, leaf-first); return them.
@@ -103,7 +102,7 @@ class Deleter(object):
         return deleted
 
     def _wait_gone(self, backup, deleted, backups):
-        deadline = self.clock() + self.timeout
+        deadline = time.monotonic() + self.timeout
         delay = 0.5
         while True:
             current = self.client.get_backup(backup['id'])
@@ -116,11 +115,11 @@ class Deleter(object):
                                      current['status'],
                                      ' (%s)' % reason if reason else ''),
                                  deleted, backups)
-            if self.clock() >= deadline:
+            if time.monotonic() >= deadline:
                 raise self._stop(backup, 'still %s after %s s (--timeout)'
                                  % (current['status'], self.timeout),
                                  deleted, backups)
-            self.sleep(min(delay, self.interval))
+            time.sleep(min(delay, self.interval))
             delay *= 2
 
     def _stop(self, backup, why, deleted, backups):
@@ -129,6 +128,8 @@ class Deleter(object):
         remaining = [b['id'] for b in backups if b['id'] not in done]
         return Stopped(
             'Stopped at backup %s: %s\nDeleted (%d): %s\nNot deleted (%d): %s'
+            '\nOnce the cause is fixed, run the command again: it starts '
+            'from what is left.'
             % (backup['id'], why, len(deleted),
                ', '.join(b['id'] for b in deleted) or 'none',
                len(remaining), ', '.join(remaining)))

@@ -13,20 +13,29 @@
 
 """The module OpenStackClient loads through ``openstack.cli.extension``.
 
-OSC reads the names below from every plugin: ``API_NAME`` becomes the
-attribute on its client manager (``client_manager.backup_chains``, built by
-``make_client`` on first use) and, with the version, the command group
-``openstack.backup_chains.v1`` whose entry points are our commands.
-"""
+OSC reads exactly these from every plugin module (``openstackclient.shell``
+``_load_plugins`` and ``openstackclient.common.clientmanager``):
 
-from osc_lib import utils
+- ``API_NAME``: the attribute on its client manager
+  (``client_manager.volume_backup_chains``, built by ``make_client`` on
+  first use)
+  and, with the version, the entry point group of our commands,
+  ``openstack.volume_backup_chains.v1``. ``openstack command list --group
+  volume`` shows the groups whose name holds "volume": so does ours;
+- ``API_VERSION_OPTION``: the key OSC reads the version from in the cloud
+  config; OSC uses it unconditionally, so it must exist;
+- ``DEFAULT_API_VERSION``: that version when nothing sets it; without it
+  OSC would look for the group
+  ``openstack.volume_backup_chains.vNone``;
+- ``build_option_parser``: called for every plugin. There is one version
+  of these commands, so it adds no option.
+"""
 
 from cinder_backup_ext.osc import client
 
-API_NAME = 'backup_chains'
+API_NAME = 'volume_backup_chains'
 API_VERSION_OPTION = 'os_backup_chains_api_version'
 DEFAULT_API_VERSION = '1'
-API_VERSIONS = ('1',)
 
 
 def make_client(instance):
@@ -40,11 +49,5 @@ def make_client(instance):
 
 
 def build_option_parser(parser):
-    """The version option every OSC plugin declares (only 1 exists)."""
-    parser.add_argument(
-        '--os-backup-chains-api-version',
-        metavar='<backup-chains-api-version>',
-        default=utils.env('OS_BACKUP_CHAINS_API_VERSION'),
-        help='Backup chains API version, default=%s '
-             '(Env: OS_BACKUP_CHAINS_API_VERSION)' % DEFAULT_API_VERSION)
+    """No global option: OSC calls this for every plugin."""
     return parser

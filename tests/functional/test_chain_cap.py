@@ -150,6 +150,13 @@ class TestDepthCap(_CapBase):
                       '[cinder_backup_ext] max_chain_depth is 2'
                       % self.chain[0]['id'],
                       backup['metadata'][backup_guards.FORCED_FULL])
+        # Cinder's own user message, as its Ceph driver posts it.
+        messages = self.api_at('3.3').api_get('/messages')['messages']
+        self.assertEqual(
+            [('WARNING', 'create backup:Incremental backup not possible, '
+              'forcing full backup.')],
+            [(m['message_level'], m['user_message'])
+             for m in messages if m['resource_uuid'] == self.volume['id']])
         # Below the cap, incrementals go on from the new full backup.
         response = self.post_backup(self.volume['id'])
         self.assertEqual(backup['id'],

@@ -48,9 +48,12 @@ class OpenStackCLITestCase(base.CinderTestCase):
         setattr(manager, plugin.API_NAME,
                 osc_clientmanager.ClientCache(plugin.make_client))
         self.addCleanup(setattr, manager, plugin.API_NAME, cached)
-        status = shell.main([
-            '--os-auth-type', 'admin_token', '--os-endpoint', endpoint,
-            '--os-token', 'user:%s' % self.api.project_id] + list(argv))
+        try:
+            status = shell.main([
+                '--os-auth-type', 'admin_token', '--os-endpoint', endpoint,
+                '--os-token', 'user:%s' % self.api.project_id] + list(argv))
+        except SystemExit as exc:  # argparse's usage errors, as in a shell
+            status = exc.code
         return status, out.getvalue(), err.getvalue()
 
     def ok(self, *argv):
@@ -67,15 +70,20 @@ class TestChainsCLI(OpenStackCLITestCase):
     def setUp(self):
         super().setUp()
         self.volume = self.create_volume()['id']
+        self.api.put_volume(self.volume, {'volume': {'name': 'data'}})
         self.full = self.create_backup(self.volume)['id']
         self.inc1 = self.create_backup(self.volume, incremental=True)['id']
         self.inc2 = self.create_backup(self.volume, incremental=True)['id']
+        for backup_id, name in ((self.full, 'monday'), (self.inc1, 'tuesday'),
+                                (self.inc2, 'wednesday')):
+            self.set_backup_columns(backup_id, display_name=name)
 
     def test_list_and_show(self):
         chains = json.loads(self.ok('volume', 'backup', 'chain', 'list',
                                     '--volume', self.volume, '-f', 'json'))
-        self.assertEqual([(self.full, 3, 2)], [
-            (c['ID'], c['Backups'], c['Depth']) for c in chains])
+        self.assertEqual([(self.full, 'monday', 3, 2)], [
+            (c['Full Backup ID'], c['Full Backup Name'], c['Backups'],
+             c['Depth']) for c in chains])
         rows = json.loads(self.ok('volume', 'backup', 'chain', 'show',
                                   self.inc2, '-f', 'json'))
         self.assertEqual([(self.full, 0), (self.inc1, 1), (self.inc2, 2)],
@@ -125,6 +133,72 @@ class TestChainsCLI(OpenStackCLITestCase):
         self.ok('volume', 'backup', 'prune', '--volume', self.volume,
                 '--keep-last', '1', '--timeout', '60')
         self.assertEqual({newer, newer_inc}, self.live_ids())
+
+    def test_names_everywhere(self):
+        chains = json.loads(self.ok('volume', 'backup', 'chain', 'list',
+                                    '--volume', 'data', '-f', 'json'))
+        self.assertEqual([self.full], [c['Full Backup ID'] for c in chains])
+        rows = json.loads(self.ok('volume', 'backup', 'chain', 'show',
+                                  'wednesday', '-f', 'json'))
+        self.assertEqual(['monday', 'tuesday', 'wednesday'],
+                         [r['Name'] for r in rows])
+        out = self.ok('volume', 'backup', 'chain', 'delete', 'tuesday',
+                      '--dry-run')
+        self.assertIn('[2/2] %s (tuesday, available)' % self.inc1, out)
+        out = self.ok('volume', 'backup', 'prune', '--volume', 'data',
+                      '--keep-last', '1', '--dry-run')
+        self.assertIn('Volume data (%s): 3 backup(s) in 1 chain(s); '
+                      'keeping 3, deleting 0.\n' % self.volume, out)
+        self.assertIn('Kept beyond --keep-last 1: 2 that kept backups were '
+                      'made from (restoring needs them).\nNothing to '
+                      'delete.\n', out)
+
+    def test_a_name_of_two_backups(self):
+        self.set_backup_columns(self.inc1, display_name='monday')
+        status, _out, err = self.openstack('volume', 'backup', 'chain',
+                                           'show', 'monday')
+        self.assertEqual(1, status)
+        self.assertIn("More than one backup exists with the name 'monday'. "
+                      'Give its ID', err)
+
+    def test_errors_say_what_to_do_without_urls(self):
+        for argv in (['chain', 'list', '--volume', 'nope'],
+                     ['prune', '--volume', 'nope', '--keep-last', '1'],
+                     ['chain', 'show', 'nope'],
+                     ['chain', 'delete', 'nope']):
+            status, out, err = self.openstack('volume', 'backup', *argv)
+            self.assertEqual((1, ''), (status, out), argv)
+            kind = 'volume' if '--volume' in argv else 'backup'
+            # The last line: openstacksdk warns before it that a token
+            # without a catalog (admin_token) has no microversions.
+            self.assertEqual(
+                "No %s with a name or ID of 'nope' exists. Check it: "
+                '`openstack volume %slist` lists the %ss you can see.'
+                % (kind, 'backup ' if kind == 'backup' else '', kind),
+                err.splitlines()[-1])
+            self.assertNotIn('http', err)
+        # --debug shows the requests (keystoneauth logs them).
+        status, _out, err = self.openstack('--debug', 'volume', 'backup',
+                                           'chain', 'show', 'nope')
+        self.assertEqual(1, status)
+        self.assertIn('GET %s/%s/backups/nope' % (self.auth_url,
+                                                  self.api.project_id), err)
+
+    def test_validation_messages_name_no_function(self):
+        status, _out, err = self.openstack('volume', 'backup', 'chain',
+                                           'delete', self.full, '--timeout',
+                                           '0')
+        self.assertEqual(2, status)
+        self.assertIn("argument --timeout: must be a number of seconds "
+                      "greater than 0, not '0'", err)
+        self.assertNotIn('invalid', err)
+
+    def test_help_is_plain_text(self):
+        for argv in (['chain', 'list'], ['chain', 'show'], ['chain', 'delete'],
+                     ['prune']):
+            out = self.ok('volume', 'backup', *(argv + ['--help']))
+            self.assertIn('(name or ID)', ' '.join(out.split()))
+            self.assertNotIn('``', out)
 
 
 class TestWithoutTheExtension(OpenStackCLITestCase):

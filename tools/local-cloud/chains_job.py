@@ -28,7 +28,12 @@ command as a subprocess:
   ``deletable`` is what ``openstack volume backup delete`` then does
   (refused with Cinder's 400, or deleted); ``prune --keep-chains 1`` leaves
   exactly the newer chain;
-- a depth-12 chain (13 backups) is emptied by one ``chain delete``.
+- a depth-12 chain (13 backups) is emptied by one ``chain delete``;
+- the commands as a user meets them: volumes and backups by name, errors
+  that say what to do without URLs (``--debug`` shows the requests),
+  ``--all-projects`` from a member said to be ignored, another project's
+  volume not found, "Nothing to delete.", plain-text ``--help``. These
+  print what the user sees (``$ openstack ...`` and its output).
 
 Then openstacksdk's project cleanup (``openstack project cleanup``) on two
 projects whose chains have the same drifted ``num_dependent_backups`` (the
@@ -340,17 +345,20 @@ def chain_rows(cli, cloud, backup_id):
                     '--long')
 
 
-def check_list(cli, volume_id, chains):
+def check_list(cli, volume_name, chains):
     old, new = chains
     listed = cli.json('cbe-member', 'volume', 'backup', 'chain', 'list',
-                      '--volume', volume_id, '--long')
-    got = [(c['ID'], c['Backups'], c['Depth'], c['Statuses'],
-            c['Newest Backup ID']) for c in listed]
-    want = [(new[0], 3, 2, {'available': 3}, new[-1]),
-            (old[0], 4, 3, {'available': 3, 'error': 1}, old[-1])]
+                      '--volume', volume_name, '--long')
+    got = [(c['Full Backup ID'], c['Full Backup Name'], c['Backups'],
+            c['Depth'], c['Statuses'], c['Newest Backup ID'])
+           for c in listed]
+    want = [(new[0], volume_name + '-c1-0', 3, 2, {'available': 3},
+             new[-1]),
+            (old[0], volume_name + '-c0-0', 4, 3,
+             {'available': 3, 'error': 1}, old[-1])]
     expect(got == want, 'chain list gave %s, expected %s' % (got, want))
     return '2 chains, newest root first: %s (3 backups, depth 2), %s ' \
-           '(4 backups, depth 3, statuses %s)' % (new[0], old[0], got[1][3])
+           '(4 backups, depth 3, statuses %s)' % (new[0], old[0], got[1][4])
 
 
 def check_show(cli, chains, errored):
@@ -419,9 +427,9 @@ def check_show_matches_delete(cli, waiter, chains):
                                len(accepted))
 
 
-def check_prune(cli, volume_id, newer):
+def check_prune(cli, volume_id, newer, volume_name):
     out = cli.ok('cbe-member', 'volume', 'backup', 'prune', '--volume',
-                 volume_id, '--keep-chains', '1')
+                 volume_name, '--keep-chains', '1')
     left = cli.json('cbe-member', 'volume', 'backup', 'list', '--volume',
                     volume_id)
     left_ids = sorted(b['ID'] for b in left)
@@ -429,11 +437,15 @@ def check_prune(cli, volume_id, newer):
            'the newer chain %s' % (left_ids, sorted(newer)))
     listed = cli.json('cbe-member', 'volume', 'backup', 'chain', 'list',
                       '--volume', volume_id)
-    expect([(c['ID'], c['Backups']) for c in listed] == [(newer[0], 3)],
-           'chain list after prune: %s' % listed)
+    expect([(c['Full Backup ID'], c['Backups']) for c in listed]
+           == [(newer[0], 3)], 'chain list after prune: %s' % listed)
+    again = cli.ok('cbe-member', 'volume', 'backup', 'prune', '--volume',
+                   volume_name, '--keep-chains', '1')
+    expect(again.endswith('Nothing to delete.\n'),
+           'prune again: %r' % again)
     line = next((ln for ln in out.splitlines() if 'keeping' in ln), out)
-    return '%s -> left %d backups, exactly the newer chain %s' % (
-        line.strip(), len(left_ids), newer[0])
+    return '%s -> left %d backups, exactly the newer chain %s; again: ' \
+        '"Nothing to delete."' % (line.strip(), len(left_ids), newer[0])
 
 
 def check_delete_deep(cli, volume_id, chain):
@@ -454,6 +466,68 @@ def check_delete_deep(cli, volume_id, chain):
            % (len(left), len(chains_left), out[-300:]))
     return 'depth 12 (13 backups) emptied by one `chain delete` in %.0f s' \
         % took
+
+
+def transcript(cli, cloud, *args):
+    """Run one command and print it as the user saw it; its result."""
+    status, out, err = cli.run(cloud, *args)
+    log('$ openstack %s' % ' '.join(args))
+    for line in (out + err).splitlines():
+        log('  ' + line)
+    log('  (exit status %d)' % status)
+    return status, out, err
+
+
+def check_usability(cli, other_volume):
+    """What a member sees when something is wrong; help; our group."""
+    member = 'cbe-member'
+    status, _out, err = transcript(cli, member, 'volume', 'backup', 'chain',
+                                   'list', '--all-projects')
+    expect(status == 0 and '--all-projects is ignored: only an admin sees '
+           "other projects' backups" in err,
+           'chain list --all-projects as a member (%d): %s' % (status, err))
+    for args, want in (
+            (['chain', 'list', '--volume', 'nope'],
+             "No volume with a name or ID of 'nope' exists. Check it: "
+             '`openstack volume list` lists the volumes you can see.'),
+            (['chain', 'list', '--volume', other_volume],
+             "No volume with a name or ID of '%s' exists." % other_volume),
+            (['prune', '--volume', 'nope', '--keep-last', '1'],
+             "No volume with a name or ID of 'nope' exists."),
+            (['chain', 'show', 'nope'],
+             "No backup with a name or ID of 'nope' exists. Check it: "
+             '`openstack volume backup list` lists the backups you can '
+             'see.'),
+            (['chain', 'delete', 'nope'],
+             "No backup with a name or ID of 'nope' exists.")):
+        status, out, err = transcript(cli, member, 'volume', 'backup', *args)
+        expect(status == 1 and not out and want in err and 'http' not in err,
+               '%s (%d): %r' % (' '.join(args), status, err))
+    status, _out, err = transcript(cli, member, 'volume', 'backup', 'chain',
+                                   'delete', 'nope', '--timeout', '0')
+    expect(status == 2 and "argument --timeout: must be a number of seconds "
+           "greater than 0, not '0'" in err and 'invalid' not in err,
+           '--timeout 0 (%d): %r' % (status, err))
+    status, _out, err = cli.run(member, '--debug', 'volume', 'backup',
+                                'chain', 'show', 'nope')
+    expect(status == 1 and 'GET http' in err and '/backups/nope' in err,
+           '--debug shows no request: %r' % err[-400:])
+    for args in (['chain', 'list'], ['chain', 'show'], ['chain', 'delete'],
+                 ['prune']):
+        out = cli.ok(member, 'volume', 'backup', *(args + ['--help']))
+        expect('``' not in out and '(name or ID)' in ' '.join(out.split()),
+               '%s --help: %r' % (' '.join(args), out))
+    in_volume = sorted(c for g in cli.json(member, 'command', 'list',
+                                           '--group', 'volume')
+                       for c in g['Commands'] if 'chain' in c or 'prune' in c)
+    expect(in_volume == ['volume backup chain delete',
+                         'volume backup chain list',
+                         'volume backup chain show', 'volume backup prune'],
+           'command list --group volume: %s' % in_volume)
+    return 'names resolved; 5 not-found errors say what to do, no URL; ' \
+        '--debug shows the request; --all-projects said ignored; ' \
+        '--timeout 0 said for people; --help plain; commands in ' \
+        '--group volume: %s' % ', '.join(in_volume)
 
 
 # --- project cleanup: stock cinder-api vs ours -----------------------------
@@ -671,12 +745,15 @@ def run_checks(cloud, checks, env):
 
         # 1. Two chains; the middle incremental of the first in error.
         volume, (old, new) = made['two']
+        # Another project's volume (the admin's), for the member to miss.
+        admin_volume = make_volume(Waiter(clouds_yaml, 'cbe-admin'),
+                                   'chains-admin')
         errored = old[2]
         cli.ok('cbe-admin', 'volume', 'backup', 'set', '--state', 'error',
                errored)
         waiter = Waiter(clouds_yaml, 'cbe-member')
-        checks.check('chain list (member CLI)', check_list, cli, volume,
-                     [old, new])
+        checks.check('chain list (member CLI, volume by name)', check_list,
+                     cli, 'chains-two', [old, new])
         checks.check('chain show trees', check_show, cli, [old, new], errored)
         checks.check('chain show deletable == DELETE outcome, every member',
                      check_show_matches_delete, cli, waiter, [old, new])
@@ -684,7 +761,9 @@ def run_checks(cloud, checks, env):
         new = new[:2] + [make_backup(cli, waiter, 'cbe-member', volume,
                                      'chains-two-c1-2b', True)]
         checks.check('prune --keep-chains 1 keeps exactly the newer chain',
-                     check_prune, cli, volume, new)
+                     check_prune, cli, volume, new, 'chains-two')
+        checks.check('the CLI for people: names, errors, help',
+                     check_usability, cli, admin_volume)
         deep_volume, (deep,) = made['deep']
         checks.check('chain delete empties a depth-12 chain in one command',
                      check_delete_deep, cli, deep_volume, deep)

@@ -11,7 +11,12 @@
 # under the License.
 
 
-"""``openstack volume backup chain list|show|delete``."""
+"""``openstack volume backup chain list|show|delete``.
+
+The class docstrings are the commands' ``--help`` text: plain text.
+"""
+
+import argparse
 
 from cliff import columns
 from osc_lib.command import command
@@ -21,17 +26,21 @@ from cinder_backup_ext import chains
 from cinder_backup_ext.osc import deleter
 
 
-def positive_number(text):
+def seconds(text):
     """argparse type: a number of seconds greater than zero."""
-    value = float(text)
-    if value <= 0:
-        raise ValueError(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(
+            'must be a number of seconds greater than 0, not %r' % text)
     return value
 
 
 def add_wait_arguments(parser):
     parser.add_argument(
-        '--timeout', metavar='<seconds>', type=positive_number, default=600,
+        '--timeout', metavar='<seconds>', type=seconds, default=600,
         help='How long to wait for each backup to be gone before giving up '
              '(default: 600)')
 
@@ -54,6 +63,16 @@ class TreeID(columns.FormattableColumn):
         return self._value
 
 
+class GiB(columns.FormattableColumn):
+    """Cinder's sizes are whole GiB: ``3 GiB`` in tables, 3 elsewhere."""
+
+    def human_readable(self):
+        return '' if self._value is None else '%s GiB' % self._value
+
+    def machine_readable(self):
+        return self._value
+
+
 class Statuses(columns.FormattableColumn):
     """``available=3, error=1`` in tables; the mapping elsewhere."""
 
@@ -65,50 +84,89 @@ class Statuses(columns.FormattableColumn):
         return dict(self._value or {})
 
 
+FORMATTERS = {'size': GiB, 'statuses': Statuses}
+
+
+def _row(item, fields):
+    return [FORMATTERS.get(key, lambda value: value)(item.get(key))
+            for _name, key in fields]
+
+
+def _not_admin(app):
+    """True when the token has no admin role (Cinder's all-projects rule).
+
+    None is unknown (a token without roles, as with --os-token): no claim.
+    """
+    auth_ref = app.client_manager.auth_ref
+    return auth_ref is not None and 'admin' not in auth_ref.role_names
+
+
 class ListBackupChains(command.Lister):
-    """List backup chains: each full backup (root) with its incrementals."""
+    """List backup chains: each full backup with the backups made from it.
+
+    One row per chain, newest first, named by its full backup. A chain
+    whose full backup no longer exists (Orphan) is named by its oldest
+    backup.
+    """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument(
-            '--volume', metavar='<volume-id>',
-            help='Only the chains of this volume (ID)')
+            '--volume', metavar='<volume>',
+            help='Only the chains of this volume (name or ID)')
         parser.add_argument(
             '--all-projects', action='store_true', default=False,
-            help='Chains of every project (admin only)')
+            help='Chains of every project (admin only; ignored for others)')
         parser.add_argument(
             '--long', action='store_true', default=False,
-            help='Also the root creation time and the newest backup')
+            help='Also when the full backup was made, and the newest '
+                 'backup\'s ID')
         return parser
 
     def take_action(self, parsed_args):
-        found = self.app.client_manager.backup_chains.list_chains(
-            volume_id=parsed_args.volume,
-            all_projects=parsed_args.all_projects)
-        fields = [('ID', 'id'), ('Volume ID', 'volume_id'),
-                  ('Backups', 'backup_count'), ('Depth', 'depth'),
-                  ('Size', 'size'), ('Newest Created At', 'newest_created_at'),
+        chains_client = self.app.client_manager.volume_backup_chains
+        all_projects = parsed_args.all_projects
+        if all_projects and _not_admin(self.app):
+            # Cinder lists the caller's own project then, without a word.
+            self.app.stderr.write(
+                'Note: --all-projects is ignored: only an admin sees other '
+                "projects' backups. Listing your project's chains.\n")
+            all_projects = False
+        volume_id = None
+        if parsed_args.volume:
+            volume_id = chains_client.find_volume(parsed_args.volume,
+                                                  all_projects=all_projects)
+        found = chains_client.list_chains(volume_id=volume_id,
+                                          all_projects=all_projects)
+        names = chains_client.backup_names(volume_id, all_projects)
+        for chain in found:
+            chain['name'] = names.get(chain['id'])
+        fields = [('Full Backup ID', 'id'), ('Full Backup Name', 'name'),
+                  ('Volume ID', 'volume_id'), ('Backups', 'backup_count'),
+                  ('Depth', 'depth'), ('Size', 'size'),
+                  ('Newest Backup At', 'newest_created_at'),
                   ('Orphan', 'is_orphan'), ('Statuses', 'statuses'),
                   ('Hidden Backups', 'hidden_backup_count')]
-        if parsed_args.all_projects:
-            fields.insert(2, ('Project ID', 'project_id'))
+        if all_projects:
+            fields.insert(3, ('Project ID', 'project_id'))
         if parsed_args.long:
-            fields += [('Created At', 'created_at'),
+            fields += [('Full Backup Created At', 'created_at'),
                        ('Newest Backup ID', 'newest_backup_id')]
-        rows = [[Statuses(chain.get(key))
-                 if key == 'statuses' else chain.get(key)
-                 for _name, key in fields] for chain in found]
-        return [name for name, _key in fields], rows
+        return ([name for name, _key in fields],
+                [_row(chain, fields) for chain in found])
 
 
 class ShowBackupChain(command.Lister):
-    """Show the chain that holds a backup, as a tree (root first)."""
+    """Show the chain that holds a backup, as a tree (full backup first).
+
+    Deletable says whether Cinder accepts a delete of that backup now.
+    """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument(
             'backup', metavar='<backup>',
-            help='ID of any backup of the chain')
+            help='Any backup of the chain (name or ID)')
         parser.add_argument(
             '--long', action='store_true', default=False,
             help='Also each backup\'s parent ID, why it cannot be deleted '
@@ -116,8 +174,9 @@ class ShowBackupChain(command.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        chain = self.app.client_manager.backup_chains.get_chain(
-            parsed_args.backup)
+        chains_client = self.app.client_manager.volume_backup_chains
+        chain = chains_client.get_chain(
+            chains_client.find_backup(parsed_args.backup))
         fields = [('Name', 'name'), ('Status', 'status'), ('Size', 'size'),
                   ('Created At', 'created_at'),
                   ('Incremental', 'is_incremental'),
@@ -128,28 +187,25 @@ class ShowBackupChain(command.Lister):
                        ('Not Deletable Because', 'not_deletable_reason'),
                        ('Hidden Dependents', 'hidden_dependent_count')]
         rows = [[TreeID(backup['id'], backup.get('depth', 0))]
-                + [backup.get(key) for _name, key in fields]
-                for backup in chain['backups']]
+                + _row(backup, fields) for backup in chain['backups']]
         return ['ID'] + [name for name, _key in fields], rows
 
 
 class DeleteBackupChain(command.Command):
     """Delete a backup and every backup made from it, leaf-first.
 
-    Each delete goes through Cinder's own backup DELETE and is waited for
-    before its parent's, so Cinder never refuses a parent for a child that
-    is still being deleted. The first refusal or failure stops the run.
+    Each delete goes through Cinder's own backup delete and is waited for
+    before its parent's: Cinder refuses to delete a backup while a backup
+    made from it exists, even one being deleted. The first refusal or
+    failure stops the run and says what was deleted and what is left.
     """
-
-    #: Time source for the waits (tests set fakes on the instance).
-    sleep = None
-    clock = None
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument(
             'backup', metavar='<backup>',
-            help='ID of the backup to delete with all its descendants')
+            help='The backup to delete with all its descendants (name or '
+                 'ID)')
         parser.add_argument(
             '--dry-run', action='store_true', default=False,
             help='Print what would be deleted, in order; delete nothing')
@@ -166,8 +222,9 @@ class DeleteBackupChain(command.Command):
         return parser
 
     def take_action(self, parsed_args):
-        chains_client = self.app.client_manager.backup_chains
-        chain = chains_client.get_chain(parsed_args.backup)
+        chains_client = self.app.client_manager.volume_backup_chains
+        chain = chains_client.get_chain(
+            chains_client.find_backup(parsed_args.backup))
         members = {backup['id']: backup for backup in chain['backups']}
         order = [members.get(backup_id, {'id': backup_id})
                  for backup_id in chain['delete_order']]
@@ -182,21 +239,16 @@ class DeleteBackupChain(command.Command):
         if hidden:
             raise exceptions.CommandError(
                 'Nothing deleted: %s cannot be deleted. %s Cinder refuses to '
-                'delete it and every backup it was made from.'
-                % (deleter.label(hidden[0]), chains.HIDDEN_DEPENDENTS_REASON))
-        done = make_deleter(self, chains_client, parsed_args).run(
-            order, wait_last=parsed_args.wait)
+                'delete it and every backup it was made from; ask that '
+                "project, or the cloud's operators, to delete that backup "
+                'first.' % (deleter.label(hidden[0]),
+                            chains.HIDDEN_DEPENDENTS_REASON))
+        done = deleter.Deleter(
+            chains_client, self.app.stdout, timeout=parsed_args.timeout).run(
+                order, wait_last=parsed_args.wait)
         if parsed_args.wait:
             self.app.stdout.write('Deleted %d backup(s).\n' % len(done))
         else:
             self.app.stdout.write(
                 'Deleted %d backup(s); %s is being deleted.\n'
                 % (len(done) - 1, done[-1]['id']))
-
-
-def make_deleter(cmd, chains_client, parsed_args):
-    """A Deleter writing to the command's stdout, with its time source."""
-    kwargs = {name: getattr(cmd, name) for name in ('sleep', 'clock')
-              if getattr(cmd, name, None) is not None}
-    return deleter.Deleter(chains_client, cmd.app.stdout,
-                           timeout=parsed_args.timeout, **kwargs)

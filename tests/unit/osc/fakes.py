@@ -17,12 +17,15 @@ The commands get our real client over openstacksdk's real block-storage
 proxy (as in OSC), so URL joining and paging are tested; only the network
 is fake. The fake keeps Cinder's rule that matters here: a backup with a
 live child, or in a state other than available/error, is not deleted.
+Backups and volumes are found by name as openstacksdk finds them: a GET by
+ID, then the list filtered by name.
 """
 
 import argparse
 import datetime
 import io
 import re
+from unittest import mock
 
 import fixtures
 import openstack
@@ -35,6 +38,7 @@ from cinder_backup_ext.osc import client
 PROJECT = '6f1ca1c0f4b24a1d9b2d8c5e7a3b0c11'
 ENDPOINT = 'http://cinder.example:8776/v3/%s' % PROJECT
 VOLUME = 'vol-1'
+VOLUMES = {VOLUME: 'volume-one', 'vol-2': 'volume-two'}
 T0 = datetime.datetime(2026, 11, 1, 10, 0)
 REFUSED = 'Invalid backup: Incremental backups exist for this backup.'
 
@@ -51,10 +55,11 @@ class FakeCinder(fixtures.Fixture):
     ids in ``fail`` end in ``error`` instead of disappearing.
     """
 
-    def __init__(self, extension=True, polls=1):
+    def __init__(self, extension=True, polls=1, page_size=1000):
         super().__init__()
         self.extension = extension
         self.polls = polls
+        self.page_size = page_size
         self.rows = {}
         self.fail = set()
         self.calls = []
@@ -73,6 +78,13 @@ class FakeCinder(fixtures.Fixture):
         self.mock.register_uri(requests_mock.ANY, any_url,
                                json=self._unrouted)
         base = re.escape(ENDPOINT)
+        # Version discovery: openstacksdk reads the microversions first.
+        self.mock.get(re.compile(r'http://cinder\.example:8776/(v3/?)?$'),
+                      json={'versions': [{
+                          'id': 'v3.0', 'status': 'CURRENT',
+                          'version': '3.71', 'min_version': '3.0',
+                          'links': [{'rel': 'self', 'href':
+                                     'http://cinder.example:8776/v3/'}]}]})
         if self.extension:
             self.mock.get(re.compile(base + r'/os-backup-chains(\?.*)?$'),
                           json=self._list)
@@ -81,8 +93,12 @@ class FakeCinder(fixtures.Fixture):
         self.mock.delete(re.compile(base + r'/backups/[^/?]+$'),
                          json=self._delete)
         self.mock.get(re.compile(base + r'/backups/[^/?]+$'), json=self._get)
+        self.mock.get(re.compile(base + r'/backups(/detail)?(\?.*)?$'),
+                      json=self._backups)
         self.mock.get(re.compile(base + r'/volumes/[^/?]+$'),
                       json=self._volume)
+        self.mock.get(re.compile(base + r'/volumes/detail(\?.*)?$'),
+                      json=self._volumes)
 
     # --- Cinder, as far as these commands see it ---
 
@@ -113,7 +129,7 @@ class FakeCinder(fixtures.Fixture):
         marker = request.qs.get('marker', [None])[0]
         if marker:
             found = found[[c['id'] for c in found].index(marker) + 1:]
-        limit = int(request.qs.get('limit', [1000])[0])
+        limit = int(request.qs.get('limit', [self.page_size])[0])
         body = {'backup_chains': found[:limit]}
         if len(found) > limit:
             body['backup_chains_links'] = [{
@@ -177,12 +193,34 @@ class FakeCinder(fixtures.Fixture):
                          'Backup %s could not be found.' % backup_id)
         return {'backup': dict(row)}
 
+    def _backups(self, request, context):
+        self.calls.append(('BACKUPS', request.qs))
+        name = request.qs.get('name', [None])[0]
+        volume = request.qs.get('volume_id', [None])[0]
+        return {'backups': [
+            {'id': row['id'], 'name': row['name']}
+            for row in self.rows.values()
+            if name in (None, row['name'].lower())
+            and volume in (None, row['volume_id'].lower())]}
+
     def _volume(self, request, context):
         volume_id = request.path.rsplit('/', 1)[1]
-        if volume_id != VOLUME:
+        if volume_id == 'detail':
+            return self._volumes(request, context)
+        self.calls.append(('VOLUME', volume_id))
+        if volume_id not in VOLUMES:
             return fault(context, 404, 'itemNotFound',
                          'Volume %s could not be found.' % volume_id)
-        return {'volume': {'id': volume_id, 'status': 'available'}}
+        return {'volume': {'id': volume_id, 'name': VOLUMES[volume_id],
+                           'status': 'available'}}
+
+    def _volumes(self, request, context):
+        # (requests-mock lower-cases the query)
+        name = request.qs.get('name', [None])[0]
+        return {'volumes': [{'id': volume_id, 'name': volume_name,
+                             'status': 'available'}
+                            for volume_id, volume_name in VOLUMES.items()
+                            if name in (None, volume_name)]}
 
     def deletes(self):
         return [backup_id for call, backup_id in self.calls
@@ -201,34 +239,39 @@ def proxy():
 class FakeApp(object):
     """What a command reads from OSC's app: stdout and the client."""
 
-    def __init__(self, chains_client):
+    def __init__(self, chains_client, roles=None):
         self.stdout = io.StringIO()
         self.stderr = io.StringIO()
-        self.client_manager = argparse.Namespace(backup_chains=chains_client)
+        # OSC's auth_ref: None for a bare token (no roles known).
+        auth_ref = (None if roles is None
+                    else argparse.Namespace(role_names=list(roles)))
+        self.client_manager = argparse.Namespace(
+            volume_backup_chains=chains_client, auth_ref=auth_ref)
         self.options = argparse.Namespace(debug=False)
 
 
-class Clock(object):
-    """A fake time source: sleeping advances it."""
+class Clock(fixtures.Fixture):
+    """The deleter's time, faked: sleeping advances it."""
 
     def __init__(self):
+        super().__init__()
         self.now = 0.0
         self.sleeps = []
 
-    def __call__(self):
-        return self.now
+    def _setUp(self):
+        self.useFixture(fixtures.MockPatch(
+            'cinder_backup_ext.osc.deleter.time',
+            mock.Mock(monotonic=lambda: self.now, sleep=self.sleep)))
 
     def sleep(self, seconds):
         self.sleeps.append(seconds)
         self.now += seconds
 
 
-def run(cmd_class, argv, app=None, clock=None):
+def run(cmd_class, argv, app=None):
     """Parse ``argv`` as OSC would and run the command; the app's stdout."""
     app = app or FakeApp(client.ChainsClient(proxy()))
     cmd = cmd_class(app, None)
-    if clock is not None:
-        cmd.sleep, cmd.clock = clock.sleep, clock
     parsed = cmd.get_parser('openstack').parse_args(argv)
     cmd.run(parsed)
     return app.stdout.getvalue()

@@ -11,10 +11,12 @@
 # under the License.
 
 
+import io
 import json
 import re
 
 import fixtures
+from osc_lib import exceptions
 from oslotest import base
 import yaml
 
@@ -34,8 +36,9 @@ class TestList(base.BaseTestCase):
         self.cinder.add('other', volume='vol-2')
 
     def test_follows_next_links_on_our_endpoint(self):
+        self.cinder.page_size = 2
         chains_client = client.ChainsClient(fakes.proxy())
-        found = chains_client.list_chains(volume_id=fakes.VOLUME, limit=2)
+        found = chains_client.list_chains(volume_id=fakes.VOLUME)
         self.assertEqual(['full4', 'full3', 'full2', 'full1', 'full0'],
                          [c['id'] for c in found])
         # Three pages; the links name 'internal-name', the requests went
@@ -56,14 +59,48 @@ class TestList(base.BaseTestCase):
         error = self.assertRaises(client.ApiError, chains_client.list_chains)
         self.assertIn('repeats a page', error.message)
 
+    def _list(self, *argv, app=None):
+        return fakes.run(backup_chains.ListBackupChains, list(argv), app=app)
+
     def test_table_and_all_projects(self):
-        out = fakes.run(backup_chains.ListBackupChains,
-                        ['--all-projects', '-f', 'json'])
-        rows = json.loads(out)
+        rows = json.loads(self._list('--all-projects', '-f', 'json'))
         self.assertEqual(['other', 'full4', 'full3', 'full2', 'full1',
-                          'full0'], [r['ID'] for r in rows])
+                          'full0'], [r['Full Backup ID'] for r in rows])
+        self.assertEqual('n-other', rows[0]['Full Backup Name'])
         self.assertEqual(fakes.PROJECT, rows[0]['Project ID'])
         self.assertEqual({'available': 1}, rows[0]['Statuses'])
+        self.assertEqual(['1'], self.cinder.calls[0][1]['all_tenants'])
+
+    def test_headers_name_the_full_backup_sizes_have_units(self):
+        table = self._list('--volume', 'vol-2', '--long')
+        header, row = [line for line in table.splitlines()
+                       if line.startswith('|')]
+        self.assertEqual(
+            ['Full Backup ID', 'Full Backup Name', 'Volume ID', 'Backups',
+             'Depth', 'Size', 'Newest Backup At', 'Orphan', 'Statuses',
+             'Hidden Backups', 'Full Backup Created At', 'Newest Backup ID'],
+            [cell.strip() for cell in header.split('|')[1:-1]])
+        self.assertEqual(['other', 'n-other', 'vol-2', '1'],
+                         [cell.strip() for cell in row.split('|')[1:5]])
+        self.assertIn('| 1 GiB |', row)
+        self.assertEqual([1], [r['Size'] for r in json.loads(self._list(
+            '--volume', 'vol-2', '-f', 'json'))])
+
+    def test_all_projects_from_a_member_says_it_was_ignored(self):
+        app = fakes.FakeApp(client.ChainsClient(fakes.proxy()),
+                            roles=['member', 'reader'])
+        rows = json.loads(self._list('--all-projects', '-f', 'json',
+                                     app=app))
+        self.assertIn('--all-projects is ignored: only an admin sees other '
+                      "projects' backups", app.stderr.getvalue())
+        self.assertNotIn('Project ID', rows[0])
+        self.assertNotIn('all_tenants', self.cinder.calls[0][1])
+
+    def test_all_projects_from_an_admin_is_silent(self):
+        app = fakes.FakeApp(client.ChainsClient(fakes.proxy()),
+                            roles=['admin'])
+        self._list('--all-projects', app=app)
+        self.assertEqual('', app.stderr.getvalue())
         self.assertEqual(['1'], self.cinder.calls[0][1]['all_tenants'])
 
     def test_statuses_in_a_table(self):
@@ -77,11 +114,22 @@ class TestList(base.BaseTestCase):
         self.assertEqual([{'Statuses': {'available': 3, 'error': 1}}],
                          json.loads(data))
 
-    def test_volume_filter(self):
-        out = fakes.run(backup_chains.ListBackupChains,
-                        ['--volume', 'vol-2', '-f', 'value', '-c', 'ID',
-                         '-c', 'Backups'])
-        self.assertEqual('other 1\n', out)
+    def test_volume_by_id_or_name(self):
+        for volume in ('vol-2', 'volume-two'):
+            out = self._list('--volume', volume, '-f', 'value', '-c',
+                             'Full Backup ID', '-c', 'Backups')
+            self.assertEqual('other 1\n', out)
+        self.assertEqual([['vol-2']] * 2, [
+            qs['volume_id'] for call, qs in self.cinder.calls
+            if call == 'LIST'])
+
+    def test_unknown_volume_is_not_found_not_an_empty_list(self):
+        error = self.assertRaises(client.NotFound, self._list,
+                                  '--volume', 'nope')
+        self.assertEqual("No volume with a name or ID of 'nope' exists. "
+                         'Check it: `openstack volume list` lists the '
+                         'volumes you can see.', str(error))
+        self.assertNotIn('LIST', [call for call, _ in self.cinder.calls])
 
 
 class TestShow(base.BaseTestCase):
@@ -99,7 +147,22 @@ class TestShow(base.BaseTestCase):
         ids = [line.split('|')[1].rstrip() for line in out.splitlines()
                if line.startswith('|')][1:]
         self.assertEqual([' full', '   a', '     b', '   c'], ids)
-        self.assertIn('n-b', out)
+        self.assertIn('| n-b    | available | 1 GiB |', out)
+
+    def test_by_name(self):
+        out = fakes.run(backup_chains.ShowBackupChain,
+                        ['n-b', '-f', 'value', '-c', 'ID'])
+        self.assertEqual('full\na\nb\nc\n', out)
+        self.assertIn(('SHOW', 'b'), self.cinder.calls)
+
+    def test_a_name_of_several_backups(self):
+        self.cinder.rows['c']['name'] = 'n-b'
+        error = self.assertRaises(exceptions.CommandError, fakes.run,
+                                  backup_chains.ShowBackupChain, ['n-b'])
+        self.assertEqual(
+            "More than one backup exists with the name 'n-b'. Give its ID "
+            '(`openstack volume backup list --name n-b` lists them).',
+            str(error))
 
     def test_json_keeps_ids_plain_with_depth(self):
         out = fakes.run(backup_chains.ShowBackupChain,
@@ -121,11 +184,36 @@ class TestShow(base.BaseTestCase):
     def test_unknown_backup(self):
         error = self.assertRaises(client.NotFound, fakes.run,
                                   backup_chains.ShowBackupChain, ['nope'])
-        self.assertIn('Backup nope could not be found.', str(error))
+        self.assertEqual("No backup with a name or ID of 'nope' exists. "
+                         'Check it: `openstack volume backup list` lists '
+                         'the backups you can see.', str(error))
+
+    def test_cinders_404_says_what_to_do_without_the_url(self):
+        # The backup goes between the lookup and the chain read.
+        self.cinder.mock.get(fakes.ENDPOINT + '/os-backup-chains/b',
+                             status_code=404, json={'itemNotFound': {
+                                 'message': 'Backup b could not be found.'}})
+        error = self.assertRaises(client.NotFound, fakes.run,
+                                  backup_chains.ShowBackupChain, ['b'])
+        self.assertEqual('Backup b could not be found. Check the name or '
+                         'ID: `openstack volume backup list` lists the '
+                         'backups you can see.', str(error))
+
+    def test_server_error_names_the_request_id(self):
+        self.cinder.mock.get(
+            fakes.ENDPOINT + '/os-backup-chains/b', status_code=500,
+            headers={'x-openstack-request-id': 'req-1'},
+            json={'computeFault': {'message': 'boom'}})
+        error = self.assertRaises(client.ApiError, fakes.run,
+                                  backup_chains.ShowBackupChain, ['b'])
+        self.assertEqual('Cinder failed (HTTP 500): boom Try again later; '
+                         "if it persists, give the cloud's operators the "
+                         'request ID req-1.', str(error))
 
     def test_backup_id_stays_one_path_segment(self):
-        self.assertRaises(client.NotFound, fakes.run,
-                          backup_chains.ShowBackupChain, ['../volumes'])
+        chains_client = client.ChainsClient(fakes.proxy())
+        self.assertRaises(client.NotFound, chains_client.get_chain,
+                          '../volumes')
         # (requests-mock reports paths lower-cased)
         self.assertIn('/os-backup-chains/..%2fvolumes',
                       self.cinder.mock.request_history[0].path)
@@ -154,9 +242,11 @@ class TestMissingExtension(base.BaseTestCase):
             client.ApiError, fakes.run, backup_chains.ShowBackupChain,
             ['full']))
         self.assertEqual(
-            ['/v3/%s/os-backup-chains/full' % fakes.PROJECT,
+            ['/v3/%s/backups/full' % fakes.PROJECT,
+             '/v3/%s/os-backup-chains/full' % fakes.PROJECT,
              '/v3/%s/os-backup-chains' % fakes.PROJECT],
-            [r.path for r in self.cinder.mock.request_history])
+            [r.path for r in self.cinder.mock.request_history
+             if r.path != '/v3'])
 
     def test_a_refused_probe_leaves_the_backups_404(self):
         # The extension is there (the list answers, but 403 by policy):
@@ -193,21 +283,22 @@ class TestDelete(base.BaseTestCase):
         self.cinder.add('b', 'a')
         self.cinder.add('c', 'a')
         self.cinder.add('keep', 'full')
-        self.clock = fakes.Clock()
+        self.clock = self.useFixture(fakes.Clock())
 
     def _run(self, *argv):
-        return fakes.run(backup_chains.DeleteBackupChain, list(argv),
-                         clock=self.clock)
+        return fakes.run(backup_chains.DeleteBackupChain, list(argv))
 
     def test_leaf_first_waiting_for_each(self):
-        out = self._run('a')
+        out = self._run('n-a')
         self.assertEqual(['c', 'b', 'a'], self.cinder.deletes())
-        # Each backup is read until gone before its parent's DELETE.
+        # The name is looked up, then each backup is read until gone
+        # before its parent's DELETE.
         self.assertEqual(
-            [('DELETE', 'c'), ('GET', 'c'), ('GET', 'c'), ('GET', 'c'),
+            [('GET', 'n-a'), ('BACKUPS', {'name': ['n-a']}), ('SHOW', 'a'),
+             ('DELETE', 'c'), ('GET', 'c'), ('GET', 'c'), ('GET', 'c'),
              ('DELETE', 'b'), ('GET', 'b'), ('GET', 'b'), ('GET', 'b'),
              ('DELETE', 'a'), ('GET', 'a'), ('GET', 'a'), ('GET', 'a')],
-            self.cinder.calls[1:])
+            self.cinder.calls)
         self.assertEqual(['full', 'keep'], sorted(self.cinder.rows))
         self.assertEqual([0.5, 1.0] * 3, self.clock.sleeps)
         self.assertEqual('[1/3] deleting c (n-c, available) ... deleted\n'
@@ -221,12 +312,11 @@ class TestDelete(base.BaseTestCase):
                                   self._run, 'a')
         self.assertEqual(['c', 'b'], self.cinder.deletes())
         self.assertEqual(
-            'Stopped at backup b: Cinder refused the delete: DELETE '
-            '%s/backups/b: Invalid backup: Backup status must be available '
-            'or error. (HTTP 400)' % fakes.ENDPOINT,
-            str(error).splitlines()[0])
-        self.assertEqual(['Deleted (1): c', 'Not deleted (2): b, a'],
-                         str(error).splitlines()[1:])
+            ['Stopped at backup b: Cinder refused the delete: Invalid '
+             'backup: Backup status must be available or error.',
+             'Deleted (1): c', 'Not deleted (2): b, a',
+             'Once the cause is fixed, run the command again: it starts '
+             'from what is left.'], str(error).splitlines())
 
     def test_stops_when_cinder_fails_to_delete(self):
         self.cinder.fail.add('c')
@@ -247,7 +337,7 @@ class TestDelete(base.BaseTestCase):
     def test_no_wait_only_skips_the_last_wait(self):
         out = self._run('a', '--no-wait')
         self.assertEqual(['c', 'b', 'a'], self.cinder.deletes())
-        self.assertNotIn(('GET', 'a'), self.cinder.calls)
+        self.assertEqual(('DELETE', 'a'), self.cinder.calls[-1])
         self.assertIn('(n-a, available) ... accepted (--no-wait)\n'
                       'Deleted 2 backup(s); a is being deleted.\n', out)
 
@@ -269,7 +359,9 @@ class TestDelete(base.BaseTestCase):
         self.assertEqual(
             'Nothing deleted: b (n-b, available) cannot be deleted. A backup '
             'of another project depends on this one. Cinder refuses to '
-            'delete it and every backup it was made from.', str(error))
+            'delete it and every backup it was made from; ask that project, '
+            "or the cloud's operators, to delete that backup first.",
+            str(error))
         out = self._run('a', '--dry-run')
         self.assertIn('n-b, available)  <- Cinder refuses: A backup of '
                       'another project depends on this one.', out)
@@ -285,14 +377,14 @@ class TestDelete(base.BaseTestCase):
         self.assertIn('deleting c (n-c, available) ... already gone\n', out)
         self.assertIn('Deleted 3 backup(s).', out)
 
-    def test_timeout_must_be_positive(self):
-        self.useFixture(fixtures.MonkeyPatch('sys.stderr', _Sink()))
-        self.assertRaises(SystemExit, self._run, 'a', '--timeout', '0')
-
-
-class _Sink(object):
-    def write(self, text):
-        pass
-
-    def flush(self):
-        pass
+    def test_timeout_must_be_positive_said_for_people(self):
+        stderr = self.useFixture(fixtures.MonkeyPatch(
+            'sys.stderr', io.StringIO())).new_value
+        for value in ('0', 'soon'):
+            self.assertRaises(SystemExit, self._run, 'a', '--timeout',
+                              value)
+            self.assertIn("argument --timeout: must be a number of seconds "
+                          "greater than 0, not '%s'" % value,
+                          stderr.getvalue())
+        self.assertNotIn('invalid', stderr.getvalue())
+        self.assertEqual([], self.cinder.calls)

@@ -15,8 +15,12 @@ import argparse
 import ast
 import configparser
 import importlib
+import io
+import json
 import os
 
+import fixtures
+from openstackclient import shell
 from osc_lib.command import command
 from oslotest import base
 
@@ -43,15 +47,33 @@ class TestPlugin(base.BaseTestCase):
             sdk_connection=argparse.Namespace(block_storage=proxy))
         self.assertIs(proxy, plugin.make_client(instance).adapter)
 
-    def test_version_option(self):
-        parser = plugin.build_option_parser(argparse.ArgumentParser())
-        parsed = parser.parse_args(['--os-backup-chains-api-version', '1'])
-        self.assertEqual('1', parsed.os_backup_chains_api_version)
-        self.assertEqual('os_' + 'backup_chains_api_version',
-                         plugin.API_VERSION_OPTION)
+    def test_no_global_option(self):
+        # One version of the commands: nothing to choose.
+        parser = argparse.ArgumentParser()
+        self.assertIs(parser, plugin.build_option_parser(parser))
+        self.assertEqual([], [action.dest for action in parser._actions
+                              if action.dest != 'help'])
+
+    def test_openstack_loads_the_commands(self):
+        # OSC's own loader: our group comes from API_NAME and the default
+        # version (``command list`` needs no cloud).
+        out = self.useFixture(fixtures.MonkeyPatch(
+            'sys.stdout', io.StringIO())).new_value
+        self.assertEqual(0, shell.main(['command', 'list', '--group',
+                                        'volume', '-f', 'json']))
+        groups = json.loads(out.getvalue())
+        self.assertEqual([{'Command Group':
+                           'openstack.volume_backup_chains.v1',
+                           'Commands': ['volume backup chain delete',
+                                        'volume backup chain list',
+                                        'volume backup chain show',
+                                        'volume backup prune']}],
+                         [g for g in groups if 'backup_chains' in
+                          g['Command Group']])
 
     def test_setup_cfg_registers_the_plugin_and_its_commands(self):
-        self.assertEqual({'backup_chains': 'cinder_backup_ext.osc.plugin'},
+        self.assertEqual({'volume_backup_chains':
+                          'cinder_backup_ext.osc.plugin'},
                          _entry_points('openstack.cli.extension'))
         # OSC looks the commands up in openstack.<API_NAME>.v<version>.
         group = 'openstack.%s.v%s' % (plugin.API_NAME,

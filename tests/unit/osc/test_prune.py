@@ -40,12 +40,11 @@ class TestPrune(base.BaseTestCase):
         self.cinder.add('b2', 'a2')
         self.cinder.add('c2', 'f2')
         self.cinder.add('elsewhere', volume='vol-2')
-        self.clock = fakes.Clock()
+        self.useFixture(fakes.Clock())
 
     def _run(self, *argv):
         return fakes.run(prune.PruneBackups,
-                         ['--volume', fakes.VOLUME] + list(argv),
-                         clock=self.clock)
+                         ['--volume', fakes.VOLUME] + list(argv))
 
     def test_keep_last_keeps_what_the_newest_restore_from(self):
         out = self._run('--keep-last', '2')
@@ -54,7 +53,42 @@ class TestPrune(base.BaseTestCase):
                          sorted(self.cinder.rows))
         self.assertIn('7 backup(s) in 2 chain(s)', out)
         self.assertIn('keeping 4, deleting 3', out)
+        self.assertIn('Kept beyond --keep-last 2: 2 that kept backups were '
+                      'made from (restoring needs them).\n', out)
         self.assertTrue(out.endswith('Deleted 3 backup(s).\n'))
+
+    def test_volume_by_name(self):
+        out = fakes.run(prune.PruneBackups, ['--volume', 'volume-one',
+                                             '--keep-chains', '1'])
+        self.assertIn('Volume volume-one (vol-1): 7 backup(s)', out)
+        self.assertEqual(['b1', 'a1', 'f1'], self.cinder.deletes())
+
+    def test_nothing_to_delete(self):
+        for extra in ([], ['--dry-run']):
+            out = self._run('--keep-chains', '2', *extra)
+            self.assertEqual('Volume vol-1: 7 backup(s) in 2 chain(s); '
+                             'keeping 7, deleting 0.\nNothing to delete.\n',
+                             out.split('Would keep')[0])
+        self.assertEqual([], self.cinder.deletes())
+
+    def test_says_why_it_keeps_more_than_asked(self):
+        self.cinder.rows['b1']['status'] = 'creating'
+        out = self._run('--keep-last', '1', '--dry-run')
+        self.assertEqual(
+            'Volume vol-1: 7 backup(s) in 2 chain(s); keeping 5, '
+            'deleting 2.\n'
+            'Kept beyond --keep-last 1: 3 that kept backups were made from '
+            '(restoring needs them), 1 that Cinder would not delete now.\n'
+            'Would delete 2 backup(s), leaf-first (--dry-run: nothing is '
+            'deleted):\n'
+            '  [1/2] b2 (n-b2, available)\n'
+            '  [2/2] a2 (n-a2, available)\n'
+            'Would keep 5 backup(s):\n'
+            '  f2 (n-f2, available)  <- parent of c2\n'
+            '    c2 (n-c2, available)  <- keep-last\n'
+            '  f1 (n-f1, available)  <- parent of a1\n'
+            '    a1 (n-a1, available)  <- parent of b1\n'
+            '      b1 (n-b1, creating)  <- status creating\n', out)
 
     def test_keep_last_one_breaks_no_chain_it_keeps(self):
         self._run('--keep-last', '1')
@@ -80,6 +114,8 @@ class TestPrune(base.BaseTestCase):
         self.assertEqual(
             'Volume vol-1: 7 backup(s) in 2 chain(s); keeping 2, '
             'deleting 5.\n'
+            'Kept beyond --keep-last 1: 1 that kept backups were made from '
+            '(restoring needs them).\n'
             'Would delete 5 backup(s), leaf-first (--dry-run: nothing is '
             'deleted):\n'
             '  [1/5] b2 (n-b2, available)\n'
@@ -88,8 +124,8 @@ class TestPrune(base.BaseTestCase):
             '  [4/5] a1 (n-a1, available)\n'
             '  [5/5] f1 (n-f1, available)\n'
             'Would keep 2 backup(s):\n'
-            '  f2 (n-f2, available)\n'
-            '    c2 (n-c2, available)\n', out)
+            '  f2 (n-f2, available)  <- parent of c2\n'
+            '    c2 (n-c2, available)  <- keep-last\n', out)
 
     def test_stops_at_first_refusal(self):
         self.cinder.fail.add('a1')
@@ -103,8 +139,9 @@ class TestPrune(base.BaseTestCase):
         error = self.assertRaises(
             client.NotFound, fakes.run, prune.PruneBackups,
             ['--volume', 'typo', '--keep-last', '1'])
-        self.assertIn('Volume typo could not be found.', str(error))
-        self.assertEqual([], self.cinder.calls)
+        self.assertIn("No volume with a name or ID of 'typo' exists.",
+                      str(error))
+        self.assertEqual([('VOLUME', 'typo')], self.cinder.calls)
 
 
 class TestPruneArguments(base.BaseTestCase):
