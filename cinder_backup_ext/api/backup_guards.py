@@ -176,19 +176,22 @@ class BackupGuardsController(compat.Controller):
     def _cap(req, backup, volume_id):
         """Apply the chain cap to an incremental request, in place."""
         context = req.environ['cinder.context']
+        opts.register_opts(cfg.CONF)
         try:
-            line, specs = chain_rows.read_parent_line(
+            # One statement while no cap applies, two when one does.
+            cap = Cap(cfg.CONF, chain_rows.read_extra_specs(
+                context, volume_id, [SPEC % name for name in CAP_OPTIONS]))
+            if not (cap.depth or cap.age):
+                return
+            line = chain_rows.read_parent_line(
                 context, volume_id, context.project_id,
-                backup.get('snapshot_id'),
-                [SPEC % name for name in CAP_OPTIONS])
+                backup.get('snapshot_id'))
         except (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError):
             # Cinder's own create reads the same database and will answer.
             LOG.exception('Reading the chain of volume %s failed; the '
                           'backup request goes to Cinder uncapped.',
                           volume_id)
             return
-        opts.register_opts(cfg.CONF)
-        cap = Cap(cfg.CONF, specs)
         why = cap.exceeded(line, timeutils.utcnow())
         if why is None or compat.authorize(
                 context, policies.list_rules(),

@@ -178,6 +178,18 @@ class ChainsClient(object):
         except sdk_exceptions.HttpException:
             return {}
 
+    def volume_names(self):
+        """Volume ID -> name of the project's volumes; None if refused.
+
+        Only labels: backups outlive their volume, and a volume missing
+        here was deleted.
+        """
+        try:
+            return {volume.id: volume.name for volume in
+                    self.adapter.volumes(details=True)}
+        except sdk_exceptions.HttpException:
+            return None
+
     def list_chains(self, volume_id=None, all_projects=False):
         """Every chain summary, newest root first, following next links.
 

@@ -55,7 +55,19 @@ def write_plan(out, backups, refused=None):
 
 
 class Stopped(exceptions.CommandError):
-    """A delete was refused or failed; nothing after it was attempted."""
+    """A delete was refused or failed; nothing after it was attempted.
+
+    ``backup`` is where it stopped and ``why``; ``deleted`` the backups
+    gone before; ``remaining`` the ids not deleted, ``backup``'s first.
+    """
+
+    def __init__(self, message, backup=None, why=None, deleted=(),
+                 remaining=()):
+        super().__init__(message)
+        self.backup = backup
+        self.why = why
+        self.deleted = list(deleted)
+        self.remaining = list(remaining)
 
 
 class Deleter(object):
@@ -132,4 +144,5 @@ class Deleter(object):
             'from what is left.'
             % (backup['id'], why, len(deleted),
                ', '.join(b['id'] for b in deleted) or 'none',
-               len(remaining), ', '.join(remaining)))
+               len(remaining), ', '.join(remaining)),
+            backup=backup, why=why, deleted=deleted, remaining=remaining)

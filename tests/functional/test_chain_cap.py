@@ -31,6 +31,15 @@ from cinder_backup_ext import policies
 from tests.functional import base
 
 
+def _ours(statement):
+    """Which of the cap's statements this is, or None for Cinder's."""
+    if 'cbe_spec_key' in statement:
+        return 'extra specs'
+    if 'parent_line' in statement:
+        return 'parent line'
+    return None
+
+
 class _CapBase(base.CinderTestCase):
 
     def setUp(self):
@@ -49,9 +58,9 @@ class _CapBase(base.CinderTestCase):
 
     def predicted(self, volume_id, snapshot_id=None):
         from cinder import context
-        line, _specs = chain_rows.read_parent_line(
+        line = chain_rows.read_parent_line(
             context.get_admin_context(), volume_id, self.api.project_id,
-            snapshot_id, [])
+            snapshot_id)
         return line[0]['id'] if line else None
 
     def post_backup(self, volume_id, api=None, **fields):
@@ -115,6 +124,13 @@ class TestPredictedParent(_CapBase):
         _backup, parent = self.assert_predicted(
             volume['id'], snapshot_id=snapshot['id'])
         self.assertEqual(full['id'], parent)
+
+    def test_one_statement_while_no_cap_applies(self):
+        volume, _chain = self.create_chain(length=1)
+        ours = self.useFixture(base.StatementCounter(_ours))
+        self.assertEqual(202, self.post_backup(volume['id']).status_code)
+        self.assertEqual(['extra specs'], [_ours(s) for s in ours.statements])
+        self.wait_settled()
 
     def test_no_parent_no_prediction(self):
         volume = self.create_volume()
@@ -233,6 +249,13 @@ class TestDepthCap(_CapBase):
             while parent is not None:
                 depth, parent = depth + 1, self.parent_of(parent)
             self.assertLessEqual(depth, 3, backup_id)
+
+    def test_two_statements_under_a_cap(self):
+        ours = self.useFixture(base.StatementCounter(_ours))
+        self.assertEqual(202, self.post_backup(self.volume['id']).status_code)
+        self.assertEqual(['extra specs', 'parent line'],
+                         [_ours(s) for s in ours.statements])
+        self.wait_deleted_or_available()
 
     def usage(self):
         quota = self.api.api_get('/os-quota-sets/%s?usage=True'

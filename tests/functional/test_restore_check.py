@@ -96,7 +96,10 @@ class TestRestoreCheck(base.CinderTestCase):
     def test_a_sound_chain_restores(self):
         for backup in (self.full, self.middle, self.leaf):
             self.assertTrue(self.chain_member(backup['id'])['restorable'])
+        checks = self.useFixture(base.StatementCounter(
+            lambda statement: 'restore_up' in statement))
         response = self.restore(self.leaf['id'])
+        self.assertEqual(1, len(checks.statements))
         self.assertEqual(202, response.status_code, response.text)
         self._wait(lambda: self.api.get_volume(self.volume['id']),
                    'available', timeout=120)

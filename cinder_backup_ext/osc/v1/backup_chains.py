@@ -159,7 +159,10 @@ class ListBackupChains(command.Lister):
 class ShowBackupChain(command.Lister):
     """Show the chain that holds a backup, as a tree (full backup first).
 
-    Deletable says whether Cinder accepts a delete of that backup now.
+    Deletable says whether Cinder accepts a delete of that backup now;
+    Restorable whether a restore of it can read its whole chain now, and
+    Not Restorable Because why not (the first broken link). Cinder
+    refuses such a restore before it writes anything.
     """
 
     def get_parser(self, prog_name):
@@ -181,7 +184,9 @@ class ShowBackupChain(command.Lister):
                   ('Created At', 'created_at'),
                   ('Incremental', 'is_incremental'),
                   ('Has Dependents', 'has_dependent_backups'),
-                  ('Deletable', 'deletable'), ('Depth', 'depth')]
+                  ('Deletable', 'deletable'), ('Restorable', 'restorable'),
+                  ('Not Restorable Because', 'not_restorable_reason'),
+                  ('Depth', 'depth')]
         if parsed_args.long:
             fields += [('Parent ID', 'parent_id'),
                        ('Not Deletable Because', 'not_deletable_reason'),
