@@ -126,8 +126,9 @@ class Info(object):
 
     @property
     def restore_refusal(self):
-        """Why a restore would be refused (the chain resource's words);
-        None when it would not, or when the chain is not known.
+        """Why a restore would be refused, in the chain resource's words.
+
+        None when it would not be, or when the chain is not known.
         """
         if self.chain is None or self.id not in self.chain.ids:
             return None
