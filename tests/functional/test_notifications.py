@@ -178,15 +178,14 @@ class SilentServer(fixtures.Fixture):
 class TestDatabaseDown(oslotest_base.BaseTestCase):
     """Older emitters send payloads without parent_id; the DB is down.
 
-    The hook must cost a burst at most one lookup timeout: it is timed
-    with oslo.messaging's in-memory driver behind it, so that RabbitMQ's
-    own pace is not measured; then the same burst goes through RabbitMQ
-    and must arrive whole and unchanged.
+    The hook must cost a burst at most one lookup timeout: counted, not
+    timed (this machine is shared), the whole burst makes one lookup, with
+    oslo.messaging's in-memory driver behind the hook; then the same burst
+    goes through RabbitMQ and must arrive whole and unchanged. The times
+    are reported, not asserted.
     """
 
     BURST = 10000
-    # The hook's own work for the burst: about 0.3 s on a 2-core machine.
-    MARGIN = 1.0
 
     def setUp(self):
         super().setUp()
@@ -207,8 +206,9 @@ class TestDatabaseDown(oslotest_base.BaseTestCase):
         """Make ``url`` Cinder's database for the hook."""
         engine = sa.create_engine(url)
         self.addCleanup(engine.dispose)
-        self.useFixture(fixtures.MockPatchObject(
-            notify, '_cinder_engine', return_value=engine))
+        # Each lookup asks for the engine once: the calls count lookups.
+        self.lookups = self.useFixture(fixtures.MockPatchObject(
+            notify, '_cinder_engine', return_value=engine)).mock
 
     def notifier(self, inner, topic, transport_url):
         self.conf.set_override('notification_drivers', [inner],
@@ -246,7 +246,8 @@ class TestDatabaseDown(oslotest_base.BaseTestCase):
                   % (self.BURST, elapsed, what, first, self.timeout))
         self.assertUnenriched(sent, [m[1]['payload']
                                      for m in _impl_test.NOTIFICATIONS])
-        self.assertLess(elapsed, self.timeout + self.MARGIN, report)
+        # One outage, one lookup, so at most one timeout for the burst.
+        self.assertEqual(1, self.lookups.call_count, report)
         self.assertIn('cannot read parent_id', self.log.output)
 
         topic = 'cbe-%s' % uuid.uuid4().hex
@@ -265,8 +266,8 @@ class TestDatabaseDown(oslotest_base.BaseTestCase):
 
     def test_refused_connections(self):
         self.database('mysql+pymysql://cinder:x@127.0.0.1:1/c')
-        first = self.assertBurstUnharmed('refusing connections')
-        self.assertLess(first, self.timeout)
+        self.assertBurstUnharmed('refusing connections')
+        self.assertNotIn('timed out', self.log.output)
 
     def test_silent_server(self):
         # PyMySQL waits 10 s for the server's greeting: the lookup timeout
@@ -276,6 +277,8 @@ class TestDatabaseDown(oslotest_base.BaseTestCase):
                       % server.port)
         first = self.assertBurstUnharmed('silent')
         self.assertEqual(2, len(server.accepted))  # one lookup per hook
+        self.assertEqual(2, self.lookups.call_count)
+        # The one lookup waited the timeout, and it was the first message's.
         self.assertGreaterEqual(first, self.timeout)
         self.assertIn('(timed out after %g s)' % self.timeout,
                       self.log.output)
