@@ -60,10 +60,12 @@ _LAZY = {
 
 @functools.lru_cache(maxsize=None)
 def _db_api():
-    try:  # Cinder >= 29.0.0 (2026.2)
-        from cinder.db import api
-    except ImportError:  # Cinder <= 28.x
+    # Before 29.0.0, cinder.db.api is a facade over this module, without
+    # the engine and the context managers.
+    try:  # Cinder <= 28.x
         from cinder.db.sqlalchemy import api
+    except ImportError:  # Cinder >= 29.0.0 (2026.2)
+        from cinder.db import api
     return api
 
 
