@@ -139,6 +139,22 @@ class Cap(object):
         return None
 
 
+def _read(function, context, backup_id, what):
+    """``function(context, backup_id)``; a database failure is a 503.
+
+    A check that cannot be made must not let through what it exists to
+    stop; Cinder's own request would meet the same database.
+    """
+    try:
+        return function(context, backup_id)
+    except (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError):
+        LOG.exception('Checking the %s of backup %s failed.', what,
+                      backup_id)
+        raise webob.exc.HTTPServiceUnavailable(
+            explanation='The %s of backup %s could not be checked; try '
+                        'again later.' % (what, backup_id))
+
+
 class BackupGuardsController(compat.Controller):
 
     @compat.extends
@@ -146,13 +162,7 @@ class BackupGuardsController(compat.Controller):
         # The part before ``yield`` runs before Cinder's delete; raising
         # there is the response, and Cinder's controller is not called.
         context = req.environ['cinder.context']
-        try:
-            row = dependents.read_for_delete(context, id)
-        except (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError):
-            LOG.exception('Checking the dependents of backup %s failed.', id)
-            raise webob.exc.HTTPServiceUnavailable(
-                explanation='The dependents of backup %s could not be '
-                            'checked; try again later.' % id)
+        row = _read(dependents.read_for_delete, context, id, 'dependents')
         if row is not None and self._cinder_misses_dependents(context, row):
             LOG.info('Refused to delete backup %s: %d backup(s) of other '
                      'projects depend on it.', id, row[2])
@@ -223,13 +233,7 @@ class BackupGuardsController(compat.Controller):
     @compat.extends
     def restore(self, req, id, body):
         context = req.environ['cinder.context']
-        try:
-            rows = chain_rows.read_ancestors(context, id)
-        except (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError):
-            LOG.exception('Checking the chain of backup %s failed.', id)
-            raise webob.exc.HTTPServiceUnavailable(
-                explanation='The chain of backup %s could not be checked; '
-                            'try again later.' % id)
+        rows = _read(chain_rows.read_ancestors, context, id, 'chain')
         backup = rows.get(id)
         if backup is not None and self._cinder_would_restore(context,
                                                              backup):

@@ -75,16 +75,26 @@ def chain_statement(backup_id):
     not live.
     """
     backups = tables.BACKUPS
-    up = (sa.select(backups.c.id, backups.c.parent_id)
-          .where(backups.c.id == backup_id)
-          .where(backups.c.deleted == sa.false())
-          .cte('chain_up', recursive=True))
-    parent = backups.alias('parent')
-    up = up.union(
-        sa.select(parent.c.id, parent.c.parent_id)
-        .where(parent.c.id == up.c.parent_id)
-        .where(parent.c.deleted == sa.false()))
+    up = _up(backups, backups.c.id == backup_id, 'chain_up', live_only=True)
     return _select_rows(backups, _down(backups, sa.select(up.c.id)))
+
+
+def _up(backups, start, name, live_only):
+    """Ids of the live row matching ``start`` and of its ancestors.
+
+    ``live_only``: through live ancestors only; else through soft-deleted
+    ones too. ``UNION`` ends the walk on a cycle.
+    """
+    up = (sa.select(backups.c.id, backups.c.parent_id)
+          .where(start)
+          .where(backups.c.deleted == sa.false())
+          .cte(name, recursive=True))
+    parent = backups.alias('parent')
+    step = (sa.select(parent.c.id, parent.c.parent_id)
+            .where(parent.c.id == up.c.parent_id))
+    if live_only:
+        step = step.where(parent.c.deleted == sa.false())
+    return up.union(step)
 
 
 def ancestors_statement(backup_id):
@@ -95,13 +105,8 @@ def ancestors_statement(backup_id):
     missing one. ``UNION`` ends the walk on a cycle.
     """
     backups = tables.BACKUPS
-    up = (sa.select(backups.c.id, backups.c.parent_id)
-          .where(backups.c.id == backup_id)
-          .where(backups.c.deleted == sa.false())
-          .cte('restore_up', recursive=True))
-    parent = backups.alias('parent')
-    up = up.union(sa.select(parent.c.id, parent.c.parent_id)
-                  .where(parent.c.id == up.c.parent_id))
+    up = _up(backups, backups.c.id == backup_id, 'restore_up',
+             live_only=False)
     return (sa.select(backups.c.id, backups.c.parent_id, backups.c.status,
                       backups.c.deleted, backups.c.service,
                       backups.c.project_id)
@@ -141,13 +146,8 @@ def parent_line_statement(volume_id, project_id, snapshot_id=None):
         candidate = candidate.where(backups.c.data_timestamp < snapshot)
     parent_id = (candidate.order_by(backups.c.data_timestamp.desc())
                  .limit(1).scalar_subquery())
-    up = (sa.select(backups.c.id, backups.c.parent_id)
-          .where(backups.c.id == parent_id)
-          .cte('parent_line', recursive=True))
-    parent = backups.alias('parent')
-    up = up.union(sa.select(parent.c.id, parent.c.parent_id)
-                  .where(parent.c.id == up.c.parent_id)
-                  .where(parent.c.deleted == sa.false()))
+    up = _up(backups, backups.c.id == parent_id, 'parent_line',
+             live_only=True)
     return (sa.select(backups.c.id, backups.c.parent_id,
                       backups.c.created_at)
             .select_from(backups.join(up, backups.c.id == up.c.id)))

@@ -18,9 +18,15 @@
     billing.py cloudkitty-setup --admin CLOUDS.yaml
     billing.py seed-state --ck-conf FILE PROJECT_ID...
     billing.py scenario --cloud-dir DIR --out FILE
-    billing.py check --admin CLOUDS.yaml --positive FILE --negative FILE
+    billing.py gnocchi-check --admin CLOUDS.yaml --positive FILE --bus FILE
+        --negative FILE --bus FILE
+    billing.py cloudkitty-check --admin CLOUDS.yaml --positive FILE
+        --negative FILE
 
 Every check raises (exit status 1) when what it expects is not there.
+Every wait is for a state (measures in Gnocchi, a window rated by
+CloudKitty); WAIT_LIMIT only bounds a service that is broken, and the
+message then says what was last seen.
 """
 
 import argparse
@@ -42,6 +48,11 @@ ETC = os.path.join(TOP, 'etc')
 HASHMAP = os.path.join(ETC, 'cloudkitty', 'hashmap-backup.yaml')
 RESOURCE_TYPE = os.path.join(ETC, 'gnocchi',
                              'cinder_backup.resource_type.json')
+METERS = os.path.join(ETC, 'ceilometer', 'meters.d', 'cinder-backup-ext.yaml')
+PERIOD = datetime.timedelta(seconds=60)  # CloudKitty's [collect] period
+# Each state below takes seconds on a healthy machine, loaded or not;
+# this bounds only a broken service.
+WAIT_LIMIT = 900
 
 
 class Failed(Exception):
@@ -67,16 +78,29 @@ def api(session, service_type, method, path, **kw):
     return resp.json() if resp.content else None
 
 
-def wait_for(what, func, timeout, interval=3):
-    deadline = time.monotonic() + timeout
+def wait_for(what, probe, interval=2):
+    """Poll probe() -> (value, seen) until value; seen says what is there."""
+    deadline = time.monotonic() + WAIT_LIMIT
     while True:
-        value = func()
+        value, seen = probe()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise Failed('timed out after %ds waiting for %s'
-                         % (timeout, what))
+            raise Failed('waited %ds for %s; last seen: %s'
+                         % (WAIT_LIMIT, what, seen))
         time.sleep(interval)
+
+
+def utc(ts):
+    dt = datetime.datetime.fromisoformat(ts)
+    if dt.tzinfo is None:  # Cinder, Gnocchi and CloudKitty speak UTC
+        dt = dt.replace(tzinfo=datetime.timezone.utc)
+    return dt
+
+
+def minute(ts):
+    """The start of the CloudKitty window (period) that ts falls in."""
+    return utc(ts).replace(second=0, microsecond=0)
 
 
 # --- setup -----------------------------------------------------------------
@@ -225,11 +249,10 @@ def scenario(args):
              '--end_time', (ended + datetime.timedelta(minutes=1))
              .strftime(fmt)]
     log('%s: %s', args.label, ' '.join(audit[:1] + audit[3:]))
-    audit_started = time.time()
     subprocess.run(audit, check=True, stdout=subprocess.DEVNULL)
     out = {'label': args.label, 'project_id': conn.current_project_id,
            'volume_id': vol.id, 'backups': backups,
-           'started': started.isoformat(), 'audit_started': audit_started}
+           'started': started.isoformat()}
     with open(args.out, 'w') as f:
         json.dump(out, f, indent=1)
 
@@ -241,41 +264,79 @@ def gnocchi_resources(session, run):
                json={'=': {'project_id': run['project_id']}})
 
 
-def check_gnocchi(session, run, positive):
-    ids = {b['id'] for b in run['backups']}
-    # backup.exists comes last: wait until every backup has a measure of
-    # the audit's minute.
-    audit_minute = datetime.datetime.fromtimestamp(
-        run['audit_started'] // 60 * 60, datetime.timezone.utc)
+def bus_measures(run, bus):
+    """What Gnocchi must hold: {backup id: {window: max size}}.
 
-    def ready():
-        res = [r for r in gnocchi_resources(session, run) if r['id'] in ids]
-        if len(res) < len(ids):
-            return None
-        for r in res:
-            measures = api(session, 'metric', 'GET', '/v1/metric/%s/measures'
-                           % r['metrics']['backup.size'],
-                           params={'aggregation': 'max', 'granularity': 60,
-                                   'refresh': 'true'})
-            if not measures or datetime.datetime.fromisoformat(
-                    measures[-1][0]) < audit_minute:
-                return None
-        return res
-    res = wait_for('Gnocchi resources of %s' % run['label'], ready, 300)
-    by_id = {r['id']: r for r in res}
-    log('%s: Gnocchi resources of type cinder_backup in project %s:',
-        run['label'], run['project_id'])
+    From the notifications the tap recorded on the cloud's topic (Cinder
+    sends each to Ceilometer's topic too, with the same timestamp, which
+    becomes the sample's): those of the event types that meter backup.size.
+    """
+    with open(METERS) as f:
+        meter, = [m for m in yaml.safe_load(f)['metric']
+                  if m['name'] == 'backup.size']
+    want = {b['id']: {} for b in run['backups']}
+    with open(bus) as f:
+        for line in f:
+            m = json.loads(line)
+            backup = want.get(m['payload'].get('backup_id'))
+            if m['event_type'] in meter['event_type'] and backup is not None:
+                window = minute(m['metadata']['timestamp'])
+                backup[window] = max(backup.get(window, 0),
+                                     m['payload']['size'])
+    for backup_id, windows in want.items():
+        if not windows:
+            raise Failed('%s: no backup.size event of backup %s on the bus'
+                         % (run['label'], backup_id))
+    return want
+
+
+def gnocchi_measures(session, resource, refresh=False):
+    measures = api(session, 'metric', 'GET', '/v1/metric/%s/measures'
+                   % resource['metrics']['backup.size'],
+                   params={'aggregation': 'max', 'granularity': 60,
+                           'refresh': 'true' if refresh else 'false'})
+    return {minute(ts): value for ts, _gran, value in measures}
+
+
+def check_gnocchi(session, run, bus, positive):
+    """Wait until Gnocchi holds every measure the bus says it must."""
+    want = bus_measures(run, bus)
+
+    def probe():
+        res = {r['id']: r for r in gnocchi_resources(session, run)
+               if r['id'] in want}
+        seen, done = [], len(res) == len(want)
+        for backup_id, windows in want.items():
+            got = (gnocchi_measures(session, res[backup_id], refresh=True)
+                   if backup_id in res else None)
+            if got is None or any(w not in got for w in windows):
+                done = False
+            seen.append('%s: %s, events on the bus at %s' % (
+                backup_id, 'no resource' if got is None else
+                'measures at %s' % sorted(w.strftime('%H:%M') for w in got),
+                sorted(w.strftime('%H:%M') for w in windows)))
+        return (res if done else None), '; '.join(seen)
+    by_id = wait_for('Gnocchi to hold the measures of %s' % run['label'],
+                     probe)
+    for backup_id, windows in want.items():
+        got = gnocchi_measures(session, by_id[backup_id])
+        if got != windows:
+            raise Failed('%s: backup %s has measures %s in Gnocchi, the bus '
+                         'says %s' % (run['label'], backup_id, got, windows))
+    log('%s: Gnocchi holds the %d measures of the bus; resources of type '
+        'cinder_backup in project %s:', run['label'],
+        sum(map(len, want.values())), run['project_id'])
     for b in run['backups']:
         r = by_id[b['id']]
         log('  %s  backup_type=%-12s parent_id=%s  (created as %s)',
             r['id'], r.get('backup_type'), r.get('parent_id'), b['expected'])
     for b in run['backups']:
         r = by_id[b['id']]
-        want = b['expected'] if positive else None
-        if r.get('backup_type') != want:
+        want_type = b['expected'] if positive else None
+        if r.get('backup_type') != want_type:
             raise Failed('%s: backup %s has backup_type %r in Gnocchi, '
                          'expected %r' % (run['label'], b['id'],
-                                          r.get('backup_type'), want))
+                                          r.get('backup_type'), want_type))
         if positive and r.get('parent_id') != b['parent_id']:
             raise Failed('%s: backup %s has parent_id %r in Gnocchi, '
                          'Cinder says %r' % (run['label'], b['id'],
@@ -284,61 +345,83 @@ def check_gnocchi(session, run, positive):
         if r.get('volume_id') != run['volume_id']:
             raise Failed('%s: backup %s volume_id %r' % (
                 run['label'], b['id'], r.get('volume_id')))
-    return by_id
+    return max(max(w) for w in want.values())
 
 
-def expected_amounts(session, run, resources, prices):
+def expected_amounts(session, run, prices):
     """What CloudKitty must charge, computed from Gnocchi's own measures.
 
     CloudKitty rates one point per backup and period: the max of the
-    period's measures, at the price of the backup's backup_type.
+    period's measures, at the price of the backup's backup_type. Its
+    collector asks Gnocchi with use_history: a period counts the measures
+    of the resource revisions that began before it ended. A sample's time
+    is its notification's and Ceilometer creates the resource a moment
+    later, so on a loaded machine a backup's first period can end in
+    between: that measure is not rated.
     """
     want = collections.defaultdict(lambda: [decimal.Decimal(0),
                                             decimal.Decimal(0)])
-    last = None
-    for r in resources.values():
-        measures = api(session, 'metric', 'GET', '/v1/metric/%s/measures'
-                       % r['metrics']['backup.size'],
-                       params={'aggregation': 'max', 'granularity': 60})
-        for ts, _gran, value in measures:
+    ids = {b['id'] for b in run['backups']}
+    windows = []
+    for r in gnocchi_resources(session, run):
+        if r['id'] not in ids:
+            continue
+        created = min(utc(h['revision_start']) for h in api(
+            session, 'metric', 'GET',
+            '/v1/resource/cinder_backup/%s/history' % r['id']))
+        for window, value in gnocchi_measures(session, r).items():
+            windows.append(window)
+            if window + PERIOD <= created:
+                log('%s: backup %s: its measure of %s is not rated, the '
+                    'resource was created in Gnocchi at %s', run['label'],
+                    r['id'], window.isoformat(), created.isoformat())
+                continue
             qty = decimal.Decimal(str(value))
             price = prices.get(r.get('backup_type'), decimal.Decimal(0))
             want[r.get('backup_type')][0] += qty
             want[r.get('backup_type')][1] += qty * price
-            last = max(last or ts, ts)
-    return want, last
+    return want, min(windows), max(windows)
 
 
 def summary(session, run, begin, end):
     body = api(session, 'rating', 'GET', '/v2/summary', params={
         'groupby': ['backup_type', 'type', 'project_id'],
         'filters': 'project_id:%s' % run['project_id'],
-        'begin': begin, 'end': end, 'response_format': 'object'})
+        'begin': begin.isoformat(), 'end': end.isoformat(),
+        'response_format': 'object'})
     rows = [row for row in body['results'] if row.get('type') == 'backup']
     for row in rows:  # a storage may give "" for a missing group key
         row['backup_type'] = row.get('backup_type') or None
     return rows
 
 
-def check_cloudkitty(session, run, resources, prices, positive):
-    want, last = expected_amounts(session, run, resources, prices)
-    begin = run['started'][:16] + ':00+00:00'
-    last_dt = datetime.datetime.fromisoformat(last)
-    end = (last_dt + datetime.timedelta(minutes=1)).isoformat()
-    # CloudKitty rates a period once it is [collect] wait_periods behind:
-    # wait until the last period with a measure is in its storage.
+def wait_rated(session, runs):
+    """Wait until CloudKitty has rated each project's last window.
 
-    def rated():
-        rows = summary(session, run, begin, end)
-        got = {row.get('backup_type'): decimal.Decimal(str(row['qty']))
-               for row in rows}
-        if all(got.get(k) == q[0] for k, q in want.items()):
-            return rows
-        return None
-    rows = wait_for('CloudKitty to rate %s up to %s' % (run['label'], end),
-                    rated, 420, interval=10)
+    Its processor records, per scope, the start of the last window it
+    rated (and stored) as last_processed_timestamp.
+    """
+    need = {run['project_id']: last for run, last in runs}
+
+    def probe():
+        body = api(session, 'rating', 'GET', '/v2/scope',
+                   params={'scope_id': sorted(need)})
+        state = {s['scope_id']: minute(s['last_processed_timestamp'])
+                 for s in body['results']}
+        seen = ', '.join('%s rated up to the window of %s (needs %s)' % (
+            p, state[p].strftime('%H:%M') if p in state else '-',
+            last.strftime('%H:%M')) for p, last in need.items())
+        return all(p in state and state[p] >= last
+                   for p, last in need.items()), seen
+    wait_for('CloudKitty to rate the last window of each project', probe)
+
+
+def check_cloudkitty(session, run, expected, prices, positive):
+    want, first, last = expected
+    rows = summary(session, run, first, last + PERIOD)
     log('%s: CloudKitty summary for project %s, %s to %s, grouped by '
-        'backup_type:', run['label'], run['project_id'], begin, end)
+        'backup_type:', run['label'], run['project_id'], first.isoformat(),
+        (last + PERIOD).isoformat())
     for row in sorted(rows, key=lambda r: str(r.get('backup_type'))):
         log('  backup_type=%-12s qty=%-6s GiB-periods  rate=%s',
             row.get('backup_type'), row['qty'], row['rate'])
@@ -346,9 +429,14 @@ def check_cloudkitty(session, run, resources, prices, positive):
     for btype, (qty, amount) in sorted(want.items(), key=str):
         row = got.get(btype)
         rate = decimal.Decimal(str(row['rate'])) if row else None
-        log('  expected %-12s qty=%s amount=%s; rated %s', btype, qty,
-            amount, rate)
-        if rate is None or abs(rate - amount) > decimal.Decimal('0.0001'):
+        rated_qty = decimal.Decimal(str(row['qty'])) if row else None
+        log('  expected %-12s qty=%s amount=%s; rated qty=%s amount=%s',
+            btype, qty, amount, rated_qty, rate)
+        if rated_qty != qty:
+            raise Failed('%s: CloudKitty rated %s GiB-periods of %s backups,'
+                         ' Gnocchi holds %s' % (run['label'], rated_qty,
+                                                btype, qty))
+        if abs(rate - amount) > decimal.Decimal('0.0001'):
             raise Failed('%s: CloudKitty rated %s backups %s, expected %s'
                          % (run['label'], btype, rate, amount))
     if set(got) != set(want):
@@ -371,20 +459,45 @@ def check_cloudkitty(session, run, resources, prices, positive):
                          ' got %s' % sorted(got, key=str))
 
 
-def check(args):
+def load_runs(args):
+    runs = []
+    for path, positive in ((args.positive, True), (args.negative, False)):
+        with open(path) as f:
+            runs.append((json.load(f), positive))
+    return runs
+
+
+def gnocchi_check(args):
+    """Gnocchi holds every measure; then the last window must be over.
+
+    CloudKitty rates each window once, when it is over ([collect]
+    wait_periods = 1: cloudkitty.utils.check_time_state gives the window
+    [T, T + period) once T + wait_periods * period is past): run.sh starts
+    its processor only after this, so its first cycle rates every window,
+    complete.
+    """
+    session = admin_session(args.admin)
+    last = max(check_gnocchi(session, run, bus, positive)
+               for (run, positive), bus in zip(load_runs(args), args.bus))
+    over = last + PERIOD
+    wait = (over - datetime.datetime.now(datetime.timezone.utc)
+            ).total_seconds()
+    log('the last window with a measure ends at %s%s', over.isoformat(),
+        ': waiting %.0fs for it to be over' % wait if wait > 0 else '')
+    if wait > 0:
+        time.sleep(wait + 1)
+
+
+def cloudkitty_check(args):
     session = admin_session(args.admin)
     with open(HASHMAP) as f:
         hm = yaml.safe_load(f)
     prices = {k: decimal.Decimal(str(v)) for k, v in hm['mappings'].items()}
-    runs = []
-    for path, positive in ((args.positive, True), (args.negative, False)):
-        if path:
-            with open(path) as f:
-                runs.append((json.load(f), positive))
-    found = [(run, check_gnocchi(session, run, positive), positive)
-             for run, positive in runs]
-    for run, resources, positive in found:
-        check_cloudkitty(session, run, resources, prices, positive)
+    runs = [(run, expected_amounts(session, run, prices), positive)
+            for run, positive in load_runs(args)]
+    wait_rated(session, [(run, expected[2]) for run, expected, _ in runs])
+    for run, expected, positive in runs:
+        check_cloudkitty(session, run, expected, prices, positive)
     log('all checks passed')
 
 
@@ -414,11 +527,18 @@ def main(argv=None):
     p.add_argument('--size', type=int, default=1)
     p.add_argument('--out', required=True)
     p.set_defaults(func=scenario)
-    p = sub.add_parser('check')
+    p = sub.add_parser('gnocchi-check')
     p.add_argument('--admin', required=True)
-    p.add_argument('--positive')
-    p.add_argument('--negative')
-    p.set_defaults(func=check)
+    p.add_argument('--positive', required=True)
+    p.add_argument('--negative', required=True)
+    p.add_argument('--bus', required=True, action='append',
+                   help="the tap's notifications of each cloud, in order")
+    p.set_defaults(func=gnocchi_check)
+    p = sub.add_parser('cloudkitty-check')
+    p.add_argument('--admin', required=True)
+    p.add_argument('--positive', required=True)
+    p.add_argument('--negative', required=True)
+    p.set_defaults(func=cloudkitty_check)
     args = parser.parse_args(argv)
     try:
         args.func(args)

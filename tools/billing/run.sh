@@ -80,8 +80,9 @@ phase() { echo "=== $(( $(date +%s) - started ))s: $*"; }
 start() {  # name command...: in a session of its own, output in $WORK
     local name=$1; shift
     setsid "$@" </dev/null >"$WORK/$name.out" 2>&1 &
-    PGIDS+=" $!"
-    disown "$!"
+    LAST=$!
+    PGIDS+=" $LAST"
+    disown "$LAST"
 }
 
 group_alive() {
@@ -117,6 +118,16 @@ finish() {
         echo "left over, killed:"; echo "$left"
         echo "$left" | awk '{print $1}' | xargs -r kill -KILL 2>/dev/null || true
     fi
+    # A healthy run logs no error: every ERROR, CRITICAL or traceback in
+    # the logs of the services it started (the clouds' too, before they
+    # go) fails it.
+    if [ "$status" = 0 ] && ! check_logs; then
+        status=1
+        echo "billing: FAILED: errors in the service logs (above)"
+    fi
+    for pg in ${PID_A:-} ${PID_B:-}; do  # a cloud still starting
+        kill -TERM "$pg" 2>/dev/null && wait "$pg" 2>/dev/null || true
+    done
     for cloud in $CLOUDS; do
         [ -f "$cloud/cloud.env" ] || continue
         if [ -n "${CBE_KEEP_LOGS:-}" ]; then
@@ -144,13 +155,47 @@ trap 'echo "SIGINT: stopping"; finish 130' INT
 trap 'echo "SIGTERM: stopping"; finish 143' TERM
 trap 'echo "SIGHUP: stopping"; finish 129' HUP
 
-wait_http() {  # url name
-    for _ in $(seq 120); do
-        curl -s -o /dev/null "$1" && return 0
+# Error records that are not errors, each with its traceback (the lines of
+# one record share file, time and pid). Keystone logs a 409 Conflict at
+# ERROR: the local clouds' `openstack ... create --or-show` get one when
+# their create was retried on a loaded machine and the first try had
+# stored the object.
+EXPECTED_ERRORS='ERROR keystone[.a-z]* .*Conflict occurred attempting to store (project|user)'
+check_logs() {  # the error lines of every service log of the run
+    local found
+    found=$(grep -n -E -e ' (ERROR|CRITICAL) |\[(ERROR|CRITICAL)\]' \
+                -e 'lvl=(error|crit)|^(ERROR|CRITICAL):|Traceback \(most recent' \
+                "$WORK"/*.log "$WORK"/*.out \
+                $(for c in $CLOUDS; do echo "$c"/*.log "$c"/*.out; done) \
+                2>/dev/null | grep -v -e '-access\.log:' |
+            awk -v ok="$EXPECTED_ERRORS" '{
+                    match($0, /^[^:]*:[0-9]+:/)
+                    split(substr($0, RLENGTH + 1), f, " ")
+                    key[NR] = substr($0, 1, index($0, ":")) f[1] f[2] f[3]
+                    line[NR] = $0
+                    if ($0 ~ ok) skip[key[NR]] = 1
+                }
+                END { for (i = 1; i <= NR; i++)
+                          if (!(key[i] in skip)) print line[i] }' |
+            cut -c1-400 || true)
+    [ -z "$found" ] && return 0
+    echo "--- error lines in the service logs ---"; echo "$found"
+    return 1
+}
+
+wait_for() {  # "what" pgid command...: until the command succeeds
+    # A state, not a time: it fails at once when the service (process group
+    # pgid) that would bring it has exited; the limit only bounds a hung one.
+    local what=$1 pg=$2 t0=$SECONDS; shift 2
+    until "$@" >/dev/null 2>&1; do
+        if ! group_alive "$pg"; then
+            echo "billing: FAILED: $what: its service exited" >&2; return 1
+        fi
+        if (( SECONDS - t0 > 900 )); then
+            echo "billing: FAILED: $what: not after 900s" >&2; return 1
+        fi
         sleep 1
     done
-    echo "$2 ($1) never answered" >&2
-    return 1
 }
 
 # --- two clouds: A with the notifier hook, B without ------------------------
@@ -174,9 +219,10 @@ driver = messagingv2
 [cinder_backup_ext]
 notification_drivers = log
 CONF
-cloud_up() {  # label ks_port cinder_port extra
+cloud_up() {  # label ks_port cinder_port extra (run with &: its pid is
+    # then the cloud's run.sh, which a signal makes tear the cloud down)
     KS_PORT=$2 CINDER_PORT=$3 CBE_CINDER_CONF_EXTRA=$4 \
-        bash "$CLOUD_SH" up >"$WORK/cloud-$1.out" 2>&1
+        exec bash "$CLOUD_SH" up >"$WORK/cloud-$1.out" 2>&1
 }
 status_a=0 status_b=0
 if [ -n "${BILLING_REUSE_CLOUDS:-}" ]; then
@@ -294,11 +340,11 @@ gnocchi-upgrade --config-file "$WORK/gnocchi.conf" >"$WORK/gnocchi-upgrade.out" 
 GUNICORN=(gunicorn --chdir "$HERE" --graceful-timeout 5)
 gunicorn --help | grep -e --no-control-socket >/dev/null &&
     GUNICORN+=(--no-control-socket)
+start gnocchi-metricd gnocchi-metricd --config-file "$WORK/gnocchi.conf"
 start gnocchi-api env GNOCCHI_CONF="$WORK/gnocchi.conf" "${GUNICORN[@]}" \
     -b "127.0.0.1:$GNOCCHI_PORT" -w 1 -k gthread --threads 4 \
     --access-logfile "$WORK/gnocchi-access.log" gnocchi_wsgi:application
-start gnocchi-metricd gnocchi-metricd --config-file "$WORK/gnocchi.conf"
-wait_http "http://127.0.0.1:$GNOCCHI_PORT/" gnocchi-api
+wait_for "gnocchi-api to answer" "$LAST" curl -sf "http://127.0.0.1:$GNOCCHI_PORT/"
 python "$HERE/billing.py" gnocchi-setup --admin "$CLOUD_A/clouds.yaml"
 
 # --- CloudKitty: InfluxDB storage (v2), hashmap -----------------------------
@@ -317,7 +363,7 @@ bind-address = "127.0.0.1:$INFLUX_RPC"
   log-enabled = false
 CONF
 start influxd influxd -config "$WORK/influxdb.conf"
-wait_http "http://127.0.0.1:$INFLUX_PORT/ping" influxd
+wait_for "influxd to answer" "$LAST" curl -sf "http://127.0.0.1:$INFLUX_PORT/ping"
 curl -sf -XPOST "http://127.0.0.1:$INFLUX_PORT/query" \
     --data-urlencode "q=CREATE DATABASE cloudkitty" >/dev/null
 # CloudKitty's database on MariaDB: on PostgreSQL, CloudKitty 25.0.0's
@@ -378,16 +424,15 @@ cloudkitty-storage-init --config-file "$WORK/cloudkitty.conf" \
 start cloudkitty-api env CLOUDKITTY_CONF="$WORK/cloudkitty.conf" \
     "${GUNICORN[@]}" -b "127.0.0.1:$CK_PORT" -w 1 \
     --access-logfile "$WORK/cloudkitty-access.log" cloudkitty_wsgi:application
-wait_http "http://127.0.0.1:$CK_PORT/" cloudkitty-api
+wait_for "cloudkitty-api to answer" "$LAST" curl -sf "http://127.0.0.1:$CK_PORT/"
 python "$HERE/billing.py" cloudkitty-setup --admin "$CLOUD_A/clouds.yaml"
 python "$HERE/billing.py" seed-state --ck-conf "$WORK/cloudkitty.conf" \
     "$PROJECT_A" "$PROJECT_B"
-start cloudkitty-processor cloudkitty-processor \
-    --config-file "$WORK/cloudkitty.conf"
+# The processor starts once Gnocchi holds every measure (below).
 
 # --- Ceilometer: one notification agent per cloud, to the one Gnocchi -----
 phase "ceilometer-agent-notification for clouds A and B"
-python -m tools.billing.merge_resources "$WORK/gnocchi_resources.yaml"
+cinder-backup-ext-merge-resources "$WORK/gnocchi_resources.yaml"
 cat >"$WORK/pipeline.yaml" <<CONF
 ---
 sources:
@@ -422,24 +467,29 @@ meter_definitions_dirs = $CEILO_DATA
 [service_credentials]
 $(ks_section)
 interface = public
+# Without a cache, Ceilometer 27 makes an oslo_cache.dict region, which
+# dogpile finds by loading every dogpile.cache entry point: the failed
+# import of oslo_cache.memcache_pool (no python-memcached) is logged as
+# an ERROR. dogpile's own in-memory backend is the same cache, found
+# without that.
+[cache]
+enabled = true
+backend = dogpile.cache.memory
 CONF
     start "ceilometer-$label" ceilometer-agent-notification \
         --config-file "$WORK/ceilometer-$label.conf"
+    eval "CEILO_${label^^}=\$LAST"
     start "bus-$label" python "$TOP/tools/local-cloud/notify_listener.py" \
         --url "$transport" --topic "$TOPIC_TAP" --out "$WORK/bus-$label.jsonl"
-done
-for _ in $(seq 60); do
-    [ "$(grep -l '^listening' "$WORK"/bus-*.out 2>/dev/null | wc -l)" = 2 ] && break
-    sleep 1
+    eval "BUS_${label^^}=\$LAST"
 done
 for label in a b; do
-    for _ in $(seq 60); do
-        grep -q "Skipping duplicate meter definition" "$WORK/ceilometer-$label.log" \
-            2>/dev/null && break
-        sleep 1
-    done
-    grep -q "Skipping duplicate meter definition" "$WORK/ceilometer-$label.log" || {
-        echo "ceilometer-$label did not load the meter definitions" >&2; exit 1; }
+    pg=BUS_${label^^}
+    wait_for "the bus tap of cloud $label to listen" "${!pg}" \
+        grep -q '^listening' "$WORK/bus-$label.out"
+    pg=CEILO_${label^^}
+    wait_for "ceilometer-$label to load the meter definitions" "${!pg}" \
+        grep -q "Skipping duplicate meter definition" "$WORK/ceilometer-$label.log"
 done
 
 # --- the scenario, then the checks -----------------------------------------
@@ -473,7 +523,17 @@ for path, hook in zip(sys.argv[1:], ('hook on', 'hook off')):
         sys.exit('no backup event recorded in %s' % path)
 PY
 
-phase "checks: Gnocchi resources, CloudKitty rated data"
-python "$HERE/billing.py" check --admin "$CLOUD_A/clouds.yaml" \
+# CloudKitty rates each window once; the measures of a window that reach
+# Gnocchi after that are never rated. So its processor starts only when
+# Gnocchi holds every measure the bus carried and the last window with one
+# is over: its first cycle then rates every window, complete.
+phase "checks: Gnocchi holds every measure of the bus; backup_type"
+python "$HERE/billing.py" gnocchi-check --admin "$CLOUD_A/clouds.yaml" \
+    --positive "$WORK/positive.json" --bus "$WORK/bus-a.jsonl" \
+    --negative "$WORK/negative.json" --bus "$WORK/bus-b.jsonl"
+phase "CloudKitty processor: rating every window; checks of the rated data"
+start cloudkitty-processor cloudkitty-processor \
+    --config-file "$WORK/cloudkitty.conf"
+python "$HERE/billing.py" cloudkitty-check --admin "$CLOUD_A/clouds.yaml" \
     --positive "$WORK/positive.json" --negative "$WORK/negative.json"
 phase "billing end to end: passed"
