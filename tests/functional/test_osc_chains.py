@@ -20,8 +20,10 @@ token ``user:project`` to the endpoint given). Backups are made and deleted
 by Cinder's real backup service.
 """
 
+import datetime
 import io
 import json
+import uuid
 
 import fixtures
 from openstackclient import shell
@@ -126,13 +128,96 @@ class TestChainsCLI(OpenStackCLITestCase):
     def test_prune_keep_chains(self):
         newer = self.create_backup(self.volume)['id']
         newer_inc = self.create_backup(self.volume, incremental=True)['id']
-        out = self.ok('volume', 'backup', 'prune', '--volume', self.volume,
-                      '--keep-chains', '1', '--dry-run')
-        self.assertIn('keeping 2, deleting 3', out)
+        status, out, err = self.openstack(
+            'volume', 'backup', 'prune', '--volume', self.volume,
+            '--keep-chains', '1', '--dry-run')
+        self.assertEqual(0, status, err)
+        self.assertIn('keeping 2, deleting 3', err)
         self.assertEqual(5, len(self.live_ids()))
         self.ok('volume', 'backup', 'prune', '--volume', self.volume,
                 '--keep-last', '1', '--timeout', '60')
         self.assertEqual({newer, newer_inc}, self.live_ids())
+
+    def _prune_json(self, *argv):
+        status, out, err = self.openstack('volume', 'backup', 'prune',
+                                          *(argv + ('-f', 'json')))
+        self.assertEqual(0, status, err)
+        return {row['Backup']: row for row in json.loads(out)}, err
+
+    def test_prune_calendar_months_apart(self):
+        # A second chain, then every backup's date rewritten in the
+        # database: two chains, August to November of last year.
+        full2 = self.create_backup(self.volume)['id']
+        inc3 = self.create_backup(self.volume, incremental=True)['id']
+        year = datetime.datetime.now(datetime.timezone.utc).year - 1
+        for backup_id, month, day in ((self.full, 8, 3), (self.inc1, 9, 10),
+                                      (self.inc2, 9, 20), (full2, 10, 5),
+                                      (inc3, 11, 2)):
+            self.set_backup_columns(backup_id, created_at=datetime.datetime(
+                year, month, day, 2, 0))
+        rules = ('--keep-daily', '1', '--keep-monthly', '2')
+        plan, err = self._prune_json('--volume', 'data', '--dry-run', *rules)
+        self.assertEqual(
+            {inc3: ('keep', ['keep-daily %d-11-02' % year,
+                             'keep-monthly %d-11' % year]),
+             full2: ('keep', ['keep-monthly %d-10' % year,
+                              'parent of %s' % inc3]),
+             self.inc2: ('delete', []), self.inc1: ('delete', []),
+             self.full: ('delete', [])},
+            {backup_id: (row['Action'], row['Reasons'])
+             for backup_id, row in plan.items()})
+        self.assertEqual(5, len(self.live_ids()))
+        done, err = self._prune_json('--volume', 'data', '--timeout', '60',
+                                     *rules)
+        self.assertEqual({full2, inc3}, self.live_ids())
+        self.assertEqual({self.full, self.inc1, self.inc2}, {
+            backup_id for backup_id, row in done.items()
+            if row['Action'] == 'deleted'})
+        self.assertIn('Deleted 3 backup(s).', err)
+
+    def test_prune_all_volumes(self):
+        # Another volume; and backups whose volume was deleted (Cinder
+        # keeps a backup's volume_id when its volume goes).
+        other = self.create_volume()['id']
+        other_old = self.create_backup(other)['id']
+        other_new = self.create_backup(other)['id']
+        gone = str(uuid.uuid4())
+        orphans = [self.create_backup(other)['id'] for _ in range(2)]
+        for backup_id in orphans:
+            self.set_backup_columns(backup_id, volume_id=gone)
+        plan, err = self._prune_json('--all-volumes', '--keep-last', '1',
+                                     '--dry-run')
+        self.assertEqual(
+            {self.volume: {self.full: 'keep', self.inc1: 'keep',
+                           self.inc2: 'keep'},
+             other: {other_old: 'delete', other_new: 'keep'},
+             gone: {orphans[0]: 'delete', orphans[1]: 'keep'}},
+            {volume: {b: row['Action'] for b, row in plan.items()
+                      if row['Volume'] == volume}
+             for volume in (self.volume, other, gone)})
+        self.assertIn('Volume %s (volume deleted): 2 backup(s)' % gone, err)
+        self.assertIn('Volume data (%s): 3 backup(s)' % self.volume, err)
+        done, _err = self._prune_json('--all-volumes', '--keep-last', '1',
+                                      '--timeout', '60')
+        self.assertEqual({self.full, self.inc1, self.inc2, other_new,
+                          orphans[1]}, self.live_ids())
+        self.assertEqual({other_old, orphans[0]}, {
+            b for b, row in done.items() if row['Action'] == 'deleted'})
+
+    def test_show_restore_verdict(self):
+        # An admin resets the middle backup to error: the leaf cannot be
+        # restored, and says why.
+        self.set_backup_columns(self.inc1, status='error')
+        rows = json.loads(self.ok('volume', 'backup', 'chain', 'show',
+                                  'wednesday', '-f', 'json'))
+        self.assertEqual(
+            [(self.full, True, None),
+             (self.inc1, False, 'Its status is error; Cinder restores '
+              'only available backups.'),
+             (self.inc2, False, 'Ancestor %s is in status error.'
+              % self.inc1)],
+            [(r['ID'], r['Restorable'], r['Not Restorable Because'])
+             for r in rows])
 
     def test_names_everywhere(self):
         chains = json.loads(self.ok('volume', 'backup', 'chain', 'list',
@@ -145,13 +230,16 @@ class TestChainsCLI(OpenStackCLITestCase):
         out = self.ok('volume', 'backup', 'chain', 'delete', 'tuesday',
                       '--dry-run')
         self.assertIn('[2/2] %s (tuesday, available)' % self.inc1, out)
-        out = self.ok('volume', 'backup', 'prune', '--volume', 'data',
-                      '--keep-last', '1', '--dry-run')
+        status, out, err = self.openstack(
+            'volume', 'backup', 'prune', '--volume', 'data', '--keep-last',
+            '1', '--dry-run')
+        self.assertEqual(0, status, err)
         self.assertIn('Volume data (%s): 3 backup(s) in 1 chain(s); '
-                      'keeping 3, deleting 0.\n' % self.volume, out)
+                      'keeping 3, deleting 0.\n' % self.volume, err)
         self.assertIn('Kept beyond --keep-last 1: 2 that kept backups were '
                       'made from (restoring needs them).\nNothing to '
-                      'delete.\n', out)
+                      'delete.\n', err)
+        self.assertIn('| keep   | keep-last', out)
 
     def test_a_name_of_two_backups(self):
         self.set_backup_columns(self.inc1, display_name='monday')
@@ -192,6 +280,18 @@ class TestChainsCLI(OpenStackCLITestCase):
         self.assertIn("argument --timeout: must be a number of seconds "
                       "greater than 0, not '0'", err)
         self.assertNotIn('invalid', err)
+        status, _out, err = self.openstack('volume', 'backup', 'prune',
+                                           '--volume', 'data',
+                                           '--keep-within', 'soon')
+        self.assertEqual(2, status)
+        self.assertIn("argument --keep-within: must be a duration such as "
+                      "30d, 12h, 2w or 1y5m7d2h", err)
+        self.assertNotIn('invalid', err)
+        status, _out, err = self.openstack('volume', 'backup', 'prune',
+                                           '--all-volumes')
+        self.assertEqual(2, status)
+        self.assertIn('error: give at least one of --keep-last', err)
+        self.assertEqual(3, len(self.live_ids()))
 
     def test_help_is_plain_text(self):
         for argv in (['chain', 'list'], ['chain', 'show'], ['chain', 'delete'],

@@ -29,6 +29,19 @@ command as a subprocess:
   (refused with Cinder's 400, or deleted); ``prune --keep-chains 1`` leaves
   exactly the newer chain;
 - a depth-12 chain (13 backups) is emptied by one ``chain delete``;
+- calendar retention: a volume's two chains (5 backups) dated, in the
+  database, from August to November of last year; ``prune --keep-daily 1
+  --keep-monthly 2 --dry-run -f json`` plans to keep the November
+  incremental and the October full it is made from, and the real run
+  deletes exactly the three planned (exit status 0);
+- a restore that cannot finish is not started: a volume whose file
+  (``file_volume_dir``, filedriver.py) is written with known content
+  before each of three backups (a full and two incrementals); the middle
+  one reset to ``error`` by the admin (``openstack volume backup set
+  --state error``); ``chain show`` says the leaf is not restorable and
+  why; the volume's file rewritten and its sha256 taken;
+  ``openstack volume backup restore --force LEAF VOLUME`` fails with 409;
+  the volume is ``available`` and its sha256 unchanged;
 - the commands as a user meets them: volumes and backups by name, errors
   that say what to do without URLs (``--debug`` shows the requests),
   ``--all-projects`` from a member said to be ignored, another project's
@@ -47,6 +60,8 @@ not tempest's defaults, so both jobs can run on one machine.
 """
 
 import concurrent.futures
+import datetime
+import hashlib
 import json
 import os
 import signal
@@ -428,8 +443,9 @@ def check_show_matches_delete(cli, waiter, chains):
 
 
 def check_prune(cli, volume_id, newer, volume_name):
-    out = cli.ok('cbe-member', 'volume', 'backup', 'prune', '--volume',
-                 volume_name, '--keep-chains', '1')
+    status, _out, err = cli.run('cbe-member', 'volume', 'backup', 'prune',
+                                '--volume', volume_name, '--keep-chains', '1')
+    expect(status == 0, 'prune (%d): %s' % (status, err[-600:]))
     left = cli.json('cbe-member', 'volume', 'backup', 'list', '--volume',
                     volume_id)
     left_ids = sorted(b['ID'] for b in left)
@@ -439,11 +455,13 @@ def check_prune(cli, volume_id, newer, volume_name):
                       '--volume', volume_id)
     expect([(c['Full Backup ID'], c['Backups']) for c in listed]
            == [(newer[0], 3)], 'chain list after prune: %s' % listed)
-    again = cli.ok('cbe-member', 'volume', 'backup', 'prune', '--volume',
-                   volume_name, '--keep-chains', '1')
-    expect(again.endswith('Nothing to delete.\n'),
-           'prune again: %r' % again)
-    line = next((ln for ln in out.splitlines() if 'keeping' in ln), out)
+    # The summary goes to stderr; stdout is the table.
+    status, _out, again = cli.run('cbe-member', 'volume', 'backup', 'prune',
+                                  '--volume', volume_name, '--keep-chains',
+                                  '1')
+    expect(status == 0 and 'Nothing to delete.' in again.splitlines(),
+           'prune again (%d): %r' % (status, again))
+    line = next((ln for ln in err.splitlines() if 'keeping' in ln), err)
     return '%s -> left %d backups, exactly the newer chain %s; again: ' \
         '"Nothing to delete."' % (line.strip(), len(left_ids), newer[0])
 
@@ -466,6 +484,129 @@ def check_delete_deep(cli, volume_id, chain):
            % (len(left), len(chains_left), out[-300:]))
     return 'depth 12 (13 backups) emptied by one `chain delete` in %.0f s' \
         % took
+
+
+def set_created_at(db, dates):
+    """Backup id -> created_at, written in Cinder's database."""
+    with db.cursor() as cur:
+        for backup_id, when in dates.items():
+            cur.execute('UPDATE backups SET created_at = %s WHERE id = %s',
+                        (when, backup_id))
+
+
+def prune_rows(cli, *args):
+    """{backup: (action, reasons)} of ``prune ... -f json``; its stderr."""
+    status, out, err = cli.run('cbe-member', 'volume', 'backup', 'prune',
+                               *(list(args) + ['-f', 'json']))
+    if status:
+        raise CheckFailed('`prune %s` exit %d: %s' % (
+            ' '.join(args), status, err.strip()[-600:]))
+    return {row['Backup']: (row['Action'], row['Reasons'])
+            for row in json.loads(out)}, err
+
+
+def check_prune_calendar(cli, db, volume_id, volume_name, chains):
+    (full, inc1, inc2), (full2, inc3) = chains
+    year = datetime.datetime.now(datetime.timezone.utc).year - 1
+    set_created_at(db, {
+        full: datetime.datetime(year, 8, 3, 2, 0),
+        inc1: datetime.datetime(year, 9, 10, 2, 0),
+        inc2: datetime.datetime(year, 9, 20, 2, 0),
+        full2: datetime.datetime(year, 10, 5, 2, 0),
+        inc3: datetime.datetime(year, 11, 2, 2, 0)})
+    rules = ['--keep-daily', '1', '--keep-monthly', '2']
+    plan, _err = prune_rows(cli, '--volume', volume_name, '--dry-run',
+                            *rules)
+    want = {inc3: ('keep', ['keep-daily %d-11-02' % year,
+                            'keep-monthly %d-11' % year]),
+            full2: ('keep', ['keep-monthly %d-10' % year,
+                             'parent of %s' % inc3]),
+            inc2: ('delete', []), inc1: ('delete', []), full: ('delete', [])}
+    expect(plan == want, 'dry-run plan %s, expected %s' % (plan, want))
+    planned = sorted(b for b, (action, _why) in plan.items()
+                     if action == 'delete')
+    done, err = prune_rows(cli, '--volume', volume_name, *rules)
+    deleted = sorted(b for b, (action, _why) in done.items()
+                     if action == 'deleted')
+    left = sorted(b['ID'] for b in cli.json(
+        'cbe-member', 'volume', 'backup', 'list', '--volume', volume_id))
+    expect(deleted == planned and left == sorted([full2, inc3]),
+           'planned %s; deleted %s; left %s (expected %s)' % (
+               planned, deleted, left, sorted([full2, inc3])))
+    line = next((ln for ln in err.splitlines() if 'keeping' in ln), err)
+    return ('prune --volume %s %s: %s; deleted exactly the 3 planned '
+            '(leaf-first), kept the November incremental and its October '
+            'full' % (volume_name, ' '.join(rules), line.strip().rstrip('.')))
+
+
+def volume_file(cloud_dir, volume_id):
+    return os.path.join(cloud_dir, 'volumes', volume_id)
+
+
+def write_content(path, seed):
+    """Known bytes at a few places of the volume's file."""
+    with open(path, 'r+b') as f:
+        for offset in (0, 5 << 20, 300 << 20):
+            f.seek(offset)
+            f.write(hashlib.sha256(b'%s-%d' % (seed.encode(), offset))
+                    .digest() * (1 << 14))  # 512 KiB
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 22), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def make_restore_chain(cli, clouds_yaml, cloud_dir):
+    """A volume and a chain of three, new content before each backup."""
+    waiter = Waiter(clouds_yaml, 'cbe-member')
+    volume_id = make_volume(waiter, 'chains-restore')
+    path = volume_file(cloud_dir, volume_id)
+    expect(os.path.exists(path), 'no volume file %s' % path)
+    chain = []
+    for position in range(3):
+        write_content(path, 'backup-%d' % position)
+        chain.append(make_backup(cli, waiter, 'cbe-member', volume_id,
+                                 'chains-restore-%d' % position,
+                                 position > 0))
+    return volume_id, chain
+
+
+def check_restore_refused(cli, waiter, cloud_dir, volume_id, chain):
+    full, middle, leaf = chain
+    cli.ok('cbe-admin', 'volume', 'backup', 'set', '--state', 'error',
+           middle)
+    rows = {r['ID']: r for r in chain_rows(cli, 'cbe-member', leaf)}
+    verdict = [(rows[b]['Restorable'], rows[b]['Not Restorable Because'])
+               for b in chain]
+    want = [(True, None),
+            (False, 'Its status is error; Cinder restores only available '
+                    'backups.'),
+            (False, 'Ancestor %s is in status error.' % middle)]
+    expect(verdict == want, 'chain show verdicts %s, expected %s'
+           % (verdict, want))
+    # Today's data, which a restore would overwrite with the chain's.
+    path = volume_file(cloud_dir, volume_id)
+    write_content(path, 'after-the-backups')
+    before = sha256(path)
+    status, out, err = transcript(cli, 'cbe-member', 'volume', 'backup',
+                                  'restore', '--force', leaf, volume_id)
+    expect(status == 1 and '409' in err and middle in err,
+           'restore of %s (%d): %r %r' % (leaf, status, out, err[-600:]))
+    volume = waiter.conn.block_storage.get_volume(volume_id)
+    backup = waiter.backup(leaf)
+    after = sha256(path)
+    expect(volume.status == 'available' and backup.status == 'available',
+           'after the refused restore: volume %s, backup %s'
+           % (volume.status, backup.status))
+    expect(after == before, 'the volume file changed: sha256 %s -> %s'
+           % (before, after))
+    return ('chain show: leaf not restorable ("%s"); restore --force of '
+            'the leaf into the volume: exit 1, 409; volume available, '
+            'sha256 %s... unchanged' % (want[2][1], before[:16]))
 
 
 def transcript(cli, cloud, *args):
@@ -696,7 +837,7 @@ def run_checks(cloud, checks, env):
                                         cloud_dir))
     clouds_yaml = os.path.join(cloud_dir, 'clouds.yaml')
     cli = CLI(clouds_yaml)
-    # Cinder's default quota is 10 backups a project; the member makes 21.
+    # Cinder's default quota is 10 backups a project; the member makes 29.
     cli.ok('cbe-admin', 'quota', 'set', '--backups', '40', 'cbe-demo')
 
     # Projects A and B, the stock API, then every backup, volumes in
@@ -708,7 +849,7 @@ def run_checks(cloud, checks, env):
     log('--- stock cinder-api on 127.0.0.1:%d (%s)'
         % (stock_port, stock_conf))
     phase = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
         jobs = {
             'two': pool.submit(make_chains, cli, clouds_yaml, 'cbe-member',
                                'chains-two', [4, 3]),
@@ -718,9 +859,13 @@ def run_checks(cloud, checks, env):
                              'cbe-cleanup-a', 'cleanup-a', [2]),
             'b': pool.submit(make_chains, ccli, cleanup_yaml,
                              'cbe-cleanup-b', 'cleanup-b', [2]),
+            'calendar': pool.submit(make_chains, cli, clouds_yaml,
+                                    'cbe-member', 'chains-calendar', [3, 2]),
+            'restore': pool.submit(make_restore_chain, cli, clouds_yaml,
+                                   cloud_dir),
         }
         made = {name: job.result() for name, job in jobs.items()}
-    log('--- 24 backups on 4 volumes made in %.0f s'
+    log('--- 32 backups on 6 volumes made in %.0f s'
         % (time.monotonic() - phase))
 
     # 2a. Project cleanup through the stock API (A) and ours (B), in the
@@ -767,6 +912,14 @@ def run_checks(cloud, checks, env):
         deep_volume, (deep,) = made['deep']
         checks.check('chain delete empties a depth-12 chain in one command',
                      check_delete_deep, cli, deep_volume, deep)
+        calendar_volume, calendar_chains = made['calendar']
+        checks.check('prune with calendar rules on backups months apart '
+                     'deletes exactly the plan', check_prune_calendar, cli,
+                     db, calendar_volume, 'chains-calendar', calendar_chains)
+        restore_volume, restore_chain = made['restore']
+        checks.check('a restore through a broken chain is refused (409), '
+                     'the volume unchanged', check_restore_refused, cli,
+                     waiter, cloud_dir, restore_volume, restore_chain)
 
         # 2b. What each cleanup left.
         results = {name: run.result() for name, run in runs.items()}

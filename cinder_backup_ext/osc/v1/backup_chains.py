@@ -84,7 +84,22 @@ class Statuses(columns.FormattableColumn):
         return dict(self._value or {})
 
 
-FORMATTERS = {'size': GiB, 'statuses': Statuses}
+class Blank(columns.FormattableColumn):
+    """Empty in tables when there is nothing to say; null elsewhere.
+
+    A reason is None when there is none; a Cinder whose API predates a
+    field sends none either.
+    """
+
+    def human_readable(self):
+        return '' if self._value is None else self._value
+
+    def machine_readable(self):
+        return self._value
+
+
+FORMATTERS = {'size': GiB, 'statuses': Statuses, 'restorable': Blank,
+              'not_restorable_reason': Blank, 'not_deletable_reason': Blank}
 
 
 def _row(item, fields):

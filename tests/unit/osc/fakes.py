@@ -63,13 +63,17 @@ class FakeCinder(fixtures.Fixture):
         self.rows = {}
         self.fail = set()
         self.calls = []
+        self.volumes = dict(VOLUMES)
 
-    def add(self, backup_id, parent=None, status='available', volume=VOLUME):
+    def add(self, backup_id, parent=None, status='available', volume=VOLUME,
+            created_at=None):
+        """A backup; made a minute after the last unless ``created_at``."""
+        created_at = created_at or (T0 + datetime.timedelta(
+            minutes=len(self.rows)))
         self.rows[backup_id] = {
             'id': backup_id, 'name': 'n-' + backup_id, 'parent_id': parent,
             'status': status, 'size': 1, 'volume_id': volume,
-            'created_at': (T0 + datetime.timedelta(
-                minutes=len(self.rows))).isoformat()}
+            'created_at': created_at.isoformat()}
         return backup_id
 
     def _setUp(self):
@@ -154,6 +158,17 @@ class FakeCinder(fixtures.Fixture):
                 'created_at', 'is_incremental', 'has_dependent_backups',
                 'deletable', 'not_deletable_reason',
                 'hidden_dependent_count')} for member in chain.members]
+        # As api/backup_chains.py: a restore reads every ancestor.
+        by_id = dict(self.rows)
+        for member in body['backups']:
+            problem = chains.restore_problem(member, by_id)
+            if member['status'] != 'available':
+                problem = ('Its status is %s; Cinder restores only '
+                           'available backups.' % member['status'])
+            elif problem:
+                problem = problem[0].upper() + problem[1:] + '.'
+            member['restorable'] = problem is None
+            member['not_restorable_reason'] = problem
         body['delete_order'] = chain.delete_order(backup_id)
         return {'backup_chain': body}
 
@@ -208,18 +223,19 @@ class FakeCinder(fixtures.Fixture):
         if volume_id == 'detail':
             return self._volumes(request, context)
         self.calls.append(('VOLUME', volume_id))
-        if volume_id not in VOLUMES:
+        if volume_id not in self.volumes:
             return fault(context, 404, 'itemNotFound',
                          'Volume %s could not be found.' % volume_id)
-        return {'volume': {'id': volume_id, 'name': VOLUMES[volume_id],
+        return {'volume': {'id': volume_id, 'name': self.volumes[volume_id],
                            'status': 'available'}}
 
     def _volumes(self, request, context):
         # (requests-mock lower-cases the query)
+        self.calls.append(('VOLUMES', request.qs))
         name = request.qs.get('name', [None])[0]
         return {'volumes': [{'id': volume_id, 'name': volume_name,
                              'status': 'available'}
-                            for volume_id, volume_name in VOLUMES.items()
+                            for volume_id, volume_name in self.volumes.items()
                             if name in (None, volume_name)]}
 
     def deletes(self):

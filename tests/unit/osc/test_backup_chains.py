@@ -176,6 +176,39 @@ class TestShow(base.BaseTestCase):
                            r['Incremental'], r['Has Dependents'],
                            r['Deletable']) for r in rows])
 
+    def test_restore_verdict_per_member(self):
+        self.cinder.rows['a']['status'] = 'error'
+        rows = json.loads(fakes.run(backup_chains.ShowBackupChain,
+                                    ['b', '-f', 'json']))
+        self.assertEqual(
+            [('full', True, None),
+             ('a', False, 'Its status is error; Cinder restores only '
+              'available backups.'),
+             ('b', False, 'Ancestor a is in status error.'),
+             ('c', False, 'Its status is creating; Cinder restores only '
+              'available backups.')],
+            [(r['ID'], r['Restorable'], r['Not Restorable Because'])
+             for r in rows])
+        # In a table, no reason is an empty cell, not "None".
+        table = fakes.run(backup_chains.ShowBackupChain, ['b'])
+        full = next(line for line in table.splitlines()
+                    if line.startswith('| full'))
+        self.assertNotIn('None', full)
+        self.assertIn('| True       |      ', full)
+
+    def test_a_cinder_without_the_verdict(self):
+        # An API older than the verdict sends neither field.
+        def show(request, context):
+            body = self.cinder._show(request, context)
+            for member in body['backup_chain']['backups']:
+                del member['restorable'], member['not_restorable_reason']
+            return body
+        self.cinder.mock.get(fakes.ENDPOINT + '/os-backup-chains/b',
+                             json=show)
+        rows = json.loads(fakes.run(backup_chains.ShowBackupChain,
+                                    ['b', '-f', 'json']))
+        self.assertEqual([None] * 4, [r['Restorable'] for r in rows])
+
     def test_yaml(self):
         out = fakes.run(backup_chains.ShowBackupChain, ['full', '-f', 'yaml'])
         self.assertEqual([('full', 0), ('a', 1), ('b', 2), ('c', 1)],
