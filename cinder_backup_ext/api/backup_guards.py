@@ -179,7 +179,15 @@ class BackupGuardsController(compat.Controller):
         except (KeyError, TypeError, ValueError):
             incremental = False  # Cinder's own validation answers
         if incremental:
-            self._cap(req, backup, volume_id)
+            try:
+                self._cap(req, backup, volume_id)
+            except webob.exc.HTTPException:
+                raise  # the cap's own refusal
+            except Exception:
+                # Never a 500 where Cinder would have answered.
+                LOG.exception('The chain cap of volume %s could not be '
+                              'applied; the request goes to Cinder as it '
+                              'is.', volume_id)
         yield
 
     @staticmethod
@@ -279,7 +287,7 @@ class BackupGuardsController(compat.Controller):
 
 
 class Backup_guards(compat.ExtensionDescriptor):
-    """Refuses backup deletes that would orphan another project's backup."""
+    """Checks before Cinder's backup delete, restore and create."""
 
     name = 'BackupGuards'
     alias = 'os-backup-ext-guards'
