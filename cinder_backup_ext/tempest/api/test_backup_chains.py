@@ -35,10 +35,8 @@ from cinder_backup_ext.tempest.services import backup_chains_client
 CONF = config.CONF
 
 
-class BackupChainsTest(base.BackupTest):
-    """A chain full -> child -> grandchild of one volume, as its owner."""
-
-    credentials = ['primary', 'alt']
+class _ChainsTest(base.BackupTest):
+    """Skipped without the resource; ``chains_client`` as the owner."""
 
     @classmethod
     def skip_checks(cls):
@@ -47,13 +45,26 @@ class BackupChainsTest(base.BackupTest):
             raise cls.skipException('os-backup-chains is not enabled')
 
     @classmethod
+    def chains_client_of(cls, credentials):
+        return backup_chains_client.BackupChainsClient(
+            credentials.auth_provider,
+            **config.service_client_config('volume'))
+
+    @classmethod
     def setup_clients(cls):
         super().setup_clients()
-        params = config.service_client_config('volume')
-        cls.chains_client = backup_chains_client.BackupChainsClient(
-            cls.os_primary.auth_provider, **params)
-        cls.alt_chains_client = backup_chains_client.BackupChainsClient(
-            cls.os_alt.auth_provider, **params)
+        cls.chains_client = cls.chains_client_of(cls.os_primary)
+
+
+class BackupChainsTest(_ChainsTest):
+    """A chain full -> child -> grandchild of one volume, as its owner."""
+
+    credentials = ['primary', 'alt']
+
+    @classmethod
+    def setup_clients(cls):
+        super().setup_clients()
+        cls.alt_chains_client = cls.chains_client_of(cls.os_alt)
 
     def chain_of_three(self):
         return [self.backup(), self.backup(incremental=True),
@@ -130,7 +141,7 @@ class BackupChainsTest(base.BackupTest):
                           self.chains_client.show_backup_chain, 'nope')
 
 
-class CrossProjectDeleteTest(base.BackupTest):
+class CrossProjectDeleteTest(_ChainsTest):
     """A delete that would orphan another project's incremental is refused.
 
     Cinder 24.5 and later pick an incremental's parent among the caller's
@@ -145,18 +156,9 @@ class CrossProjectDeleteTest(base.BackupTest):
     credentials = ['primary', 'admin']
 
     @classmethod
-    def skip_checks(cls):
-        super().skip_checks()
-        if not CONF.cinder_backup_ext.chains_enabled:
-            raise cls.skipException('os-backup-chains is not enabled')
-
-    @classmethod
     def setup_clients(cls):
         super().setup_clients()
         cls.admin_backups_client = cls.os_admin.backups_client_latest
-        cls.chains_client = backup_chains_client.BackupChainsClient(
-            cls.os_primary.auth_provider,
-            **config.service_client_config('volume'))
 
     def admin_child_of(self, parent):
         """An admin project's backup whose parent is ``parent``."""
