@@ -54,33 +54,52 @@ def restore_problem(backup, rows_by_id, sees=lambda row: True):
     volume was already written. ``rows_by_id`` holds the backup's
     ancestors as far as they exist, soft-deleted rows included (with
     ``deleted`` true). Returns the nearest broken link, in words: an
-    ancestor missing or deleted, not ``available``, or made by another
-    backup service (``service``) than ``backup``. An ancestor ``sees``
-    refuses is not named.
+    ancestor missing or deleted, not readable (``available``, or
+    ``restoring``: Cinder reads it all the same), or made by another
+    backup service (``service``, compared as Cinder compares it) than
+    ``backup``. Of an ancestor ``sees`` refuses, only that it is broken is
+    said.
     """
-    def name(row):
-        return row['id'] if sees(row) else 'a backup of another project'
-
     row, walked = backup, {backup['id']}
     while row['parent_id'] is not None:
         parent = rows_by_id.get(row['parent_id'])
         if parent is None:
             return ('ancestor %s no longer exists' % row['parent_id']
-                    if sees(row) else 'an ancestor no longer exists')
+                    if sees(row) and not row.get('parent_hidden')
+                    else 'an ancestor no longer exists')
         if parent['id'] in walked:
-            return 'its chain loops back on itself at %s' % name(parent)
-        if parent.get('deleted'):
-            return 'ancestor %s is deleted' % name(parent)
-        if parent['status'] != 'available':
-            return 'ancestor %s is in status %s' % (
-                name(parent), parent['status'])
-        if (backup.get('service') and parent.get('service')
-                and parent['service'] != backup['service']):
-            return ('ancestor %s was made by backup service %s, this '
-                    'backup by %s' % (name(parent), parent['service'],
-                                      backup['service']))
+            return 'its chain loops back on itself'
+        broken = _broken_link(backup, parent)
+        if broken and not sees(parent):
+            # That it matters is said; nothing about it is.
+            return 'an ancestor of another project cannot be read'
+        if broken:
+            return 'ancestor %s %s' % (parent['id'], broken)
         row = parent
         walked.add(row['id'])
+    return None
+
+
+#: An ancestor a running restore reads as well as an available one:
+#: Cinder's chunked drivers read ancestors without looking at their status.
+READABLE_STATUSES = frozenset(['available', 'restoring'])
+
+
+def _same_service(one, other):
+    """Cinder's own rule: one driver name is a prefix of the other."""
+    return one.startswith(other) or other.startswith(one)
+
+
+def _broken_link(backup, ancestor):
+    """Why ``ancestor`` breaks ``backup``'s restore, or None."""
+    if ancestor.get('deleted'):
+        return 'is deleted'
+    if ancestor['status'] not in READABLE_STATUSES:
+        return 'is in status %s' % ancestor['status']
+    if (backup.get('service') and ancestor.get('service')
+            and not _same_service(ancestor['service'], backup['service'])):
+        return ('was made by backup service %s, this backup by %s'
+                % (ancestor['service'], backup['service']))
     return None
 
 
@@ -269,6 +288,8 @@ def plan_prune(chains, keep_last=None, keep_chains=None, keep_daily=None,
         raise ValueError('the number to keep must not be negative')
     if keep_within is not None and keep_within < datetime.timedelta(0):
         raise ValueError('keep_within must not be negative')
+    if now is not None:
+        now = when({'created_at': now})
     members = [member for chain in chains for member in chain.members]
     points = sorted((m for m in members if m['status'] == 'available'),
                     key=_key, reverse=True)

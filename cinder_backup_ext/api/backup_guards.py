@@ -178,9 +178,10 @@ class BackupGuardsController(compat.Controller):
                 backup.get('incremental', False), strict=True)
         except (KeyError, TypeError, ValueError):
             incremental = False  # Cinder's own validation answers
+        made_full = False
         if incremental:
             try:
-                self._cap(req, backup, volume_id)
+                made_full = self._cap(req, backup, volume_id)
             except webob.exc.HTTPException:
                 raise  # the cap's own refusal
             except Exception:
@@ -188,11 +189,22 @@ class BackupGuardsController(compat.Controller):
                 LOG.exception('The chain cap of volume %s could not be '
                               'applied; the request goes to Cinder as it '
                               'is.', volume_id)
+        # After yield: Cinder accepted the request (an error skips this).
         yield
+        if made_full:
+            try:
+                compat.post_forced_full_message(
+                    req.environ['cinder.context'], volume_id)
+            except Exception:
+                LOG.exception('Posting the user message for volume %s '
+                              'failed.', volume_id)
 
     @staticmethod
     def _cap(req, backup, volume_id):
-        """Apply the chain cap to an incremental request, in place."""
+        """Apply the chain cap to an incremental request, in place.
+
+        Returns whether the request was made a full backup.
+        """
         context = req.environ['cinder.context']
         opts.register_opts(cfg.CONF)
         try:
@@ -200,7 +212,7 @@ class BackupGuardsController(compat.Controller):
             cap = Cap(cfg.CONF, chain_rows.read_extra_specs(
                 context, volume_id, [SPEC % name for name in CAP_OPTIONS]))
             if not (cap.depth or cap.age):
-                return
+                return False
             line = chain_rows.read_parent_line(
                 context, volume_id, context.project_id,
                 backup.get('snapshot_id'))
@@ -209,13 +221,13 @@ class BackupGuardsController(compat.Controller):
             LOG.exception('Reading the chain of volume %s failed; the '
                           'backup request goes to Cinder uncapped.',
                           volume_id)
-            return
+            return False
         why = cap.exceeded(line, timeutils.utcnow())
         if why is None or compat.authorize(
                 context, policies.list_rules(),
                 policies.EXEMPT_FROM_CHAIN_CAP,
                 {'project_id': context.project_id}):
-            return
+            return False
         if cap.action == 'reject':
             LOG.info('Refused an incremental backup of volume %s: %s.',
                      volume_id, why)
@@ -227,16 +239,13 @@ class BackupGuardsController(compat.Controller):
         LOG.info('An incremental backup of volume %s is made a full '
                  'backup: %s.', volume_id, why)
         backup['incremental'] = False
-        try:
-            compat.post_forced_full_message(context, volume_id)
-        except Exception:
-            LOG.exception('Posting the user message for volume %s failed.',
-                          volume_id)
-        if req.api_version_request.matches(METADATA_VERSION):
-            metadata = backup.get('metadata')
-            if not isinstance(metadata, dict):
-                metadata = backup['metadata'] = {}
-            metadata[FORCED_FULL] = 'made full: %s' % why[:200]
+        metadata = backup.get('metadata')
+        # Metadata Cinder would refuse stays as it is, for Cinder's 400.
+        if (req.api_version_request.matches(METADATA_VERSION)
+                and (metadata is None or isinstance(metadata, dict))):
+            backup['metadata'] = dict(metadata or {}, **{
+                FORCED_FULL: 'made full: %s' % why[:200]})
+        return True
 
     @compat.extends
     def restore(self, req, id, body):

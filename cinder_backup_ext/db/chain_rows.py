@@ -23,7 +23,7 @@ serves each step). The CTEs carry ids only and join with ``UNION``, not
 
 The walks follow ``parent_id`` whatever the project, like the dependents
 count (``dependents.py``): another project's child blocks a delete all the
-same. Each row carries its live parent's project (``parent_project_id``)
+same. Each row carries its parent's project (``parent_project_id``)
 so that ``visibility.py`` can tell, from the rows alone, which members and
 which parents a caller may see. Roots are chosen the same way: for a
 caller who sees one project, a backup whose parent belongs to another
@@ -41,10 +41,13 @@ COLUMNS = ('id', 'display_name', 'parent_id', 'status', 'size',
 
 
 def _columns(backups):
-    """The member columns, and the project of the live parent (or NULL)."""
-    parent = backups.alias('live_parent')
-    joined = backups.outerjoin(parent, sa.and_(
-        parent.c.id == backups.c.parent_id, parent.c.deleted == sa.false()))
+    """The member columns, and the project of the parent row (or NULL).
+
+    The parent's project whether it is live or soft-deleted: a deleted
+    parent of another project is not named either.
+    """
+    parent = backups.alias('parent_row')
+    joined = backups.outerjoin(parent, parent.c.id == backups.c.parent_id)
     return ([backups.c[name] for name in COLUMNS]
             + [parent.c.project_id.label('parent_project_id')]), joined
 
@@ -269,7 +272,7 @@ def unbounded_recursion(conn):
     is lifted. Cinder runs no recursive CTE, for which the limit would
     matter, on the pooled connection afterwards.
     """
-    if conn.dialect.name != 'mysql':
+    if conn.dialect.name not in ('mysql', 'mariadb'):
         return
     name = ('max_recursive_iterations'
             if getattr(conn.dialect, 'is_mariadb', False)

@@ -208,3 +208,42 @@ class TestPrune(base.BaseTestCase):
         self.assertRaises(ValueError, chains.plan_prune, built, keep_last=-1)
         self.assertRaises(ValueError, chains.plan_prune, built,
                           keep_within=-datetime.timedelta(days=1))
+
+
+class TestRestoreProblem(base.BaseTestCase):
+
+    def rows(self, **parent):
+        full = dict({'id': 'full', 'parent_id': None, 'status': 'available',
+                     'service': 'cinder.backup.drivers.swift',
+                     'project_id': 'p2'}, **parent)
+        leaf = {'id': 'leaf', 'parent_id': 'full', 'status': 'available',
+                'service': 'cinder.backup.drivers.swift.SwiftBackupDriver',
+                'project_id': 'p1'}
+        return leaf, {'full': full, 'leaf': leaf}
+
+    def test_what_cinder_reads_all_the_same(self):
+        # A restoring ancestor, and a driver named by its module or class.
+        leaf, rows = self.rows(status='restoring')
+        self.assertIsNone(chains.restore_problem(leaf, rows))
+
+    def test_another_service(self):
+        leaf, rows = self.rows(service='cinder.backup.drivers.posix')
+        self.assertIn('was made by backup service cinder.backup.drivers.'
+                      'posix', chains.restore_problem(leaf, rows))
+
+    def test_a_hidden_ancestor_says_only_that_it_is_broken(self):
+        leaf, rows = self.rows(status='error')
+        problem = chains.restore_problem(
+            leaf, rows, lambda row: row['project_id'] == 'p1')
+        self.assertEqual('an ancestor of another project cannot be read',
+                         problem)
+        leaf, rows = self.rows()
+        self.assertIsNone(chains.restore_problem(
+            leaf, rows, lambda row: row['project_id'] == 'p1'))
+
+    def test_a_naive_start_of_the_run(self):
+        rows = Rows()
+        rows.add('old')
+        plan = chains.plan_prune(chains.build(rows.rows), keep_last=0,
+                                 now=T0)
+        self.assertEqual(['old'], plan.keep)
