@@ -210,7 +210,11 @@ def attach_chains(infos, get_chain):
         if chain is None:
             chain = get_chain(info.id)
             if chain is None:
-                return
+                if info.has_dependents:
+                    return
+                # Only Restore's reason is lost: a backup deleted since
+                # the list was read, for one; the others still matter.
+                continue
             chains_read.append(chain)
         info.chain = chain
 

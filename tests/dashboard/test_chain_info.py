@@ -150,6 +150,18 @@ class ChainTest(unittest.TestCase):
 
 class AttachChainsTest(unittest.TestCase):
 
+    def test_a_gone_incremental_does_not_stop_the_others(self):
+        # inc2 was deleted after the list was read: its chain is a 404.
+        gone = chain_info.Info('inc2', is_incremental=True,
+                               has_dependents=False)
+        inc1 = chain_info.Info('inc1', is_incremental=True,
+                               has_dependents=True)
+        chain_info.attach_chains(
+            [gone, inc1],
+            lambda i: None if i == 'inc2' else chain(FULL, INC1))
+        self.assertIsNone(gone.chain)
+        self.assertIsNotNone(inc1.chain)
+
     def test_an_incremental_gets_its_chain_for_restore(self):
         inc = chain_info.Info('inc2', is_incremental=True,
                               has_dependents=False)
