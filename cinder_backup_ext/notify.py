@@ -27,11 +27,13 @@ nodes that emit backup notifications (cinder-backup, cinder-api, and where
     notification_lookup_timeout = 0.5
     notification_lookup_backoff = 30
 
-Each ``backup.*`` payload gains ``parent_id`` and ``is_incremental``. Cinder
-itself puts ``parent_id`` in its backup payloads, and then nothing is looked
-up; a payload without it (older emitters) gets it from Cinder's database by
-``backup_id``, one primary-key read bounded by the lookup timeout. Other
-events pass through untouched.
+Each ``backup.*`` payload gains ``parent_id`` and ``is_incremental``, and
+``backup.create.*`` payloads gain ``forced_full_reason``: why the chain cap
+made a requested incremental full (the backup's
+``cinder_backup_ext:forced_full`` metadata), or null. Cinder itself puts
+``parent_id`` in its backup payloads; what a payload lacks is read from
+Cinder's database by ``backup_id``, one primary-key read bounded by the
+lookup timeout, once per backup. Other events pass through untouched.
 
 The hook must never lose or hold up a notification: whatever goes wrong
 (no database, a slow one, a payload of another shape), the inner drivers
@@ -65,14 +67,24 @@ def _cinder_engine():
     return compat.get_engine()
 
 
-def parent_id_from_cinder(backup_id):
+#: What the notifier reads of a backup.
+Facts = collections.namedtuple('Facts', 'parent_id forced_full_reason')
+
+
+def facts_from_cinder(backup_id):
     """One primary-key read in Cinder's database; LookupError if absent."""
+    backups, metadata = tables.BACKUPS, tables.BACKUP_METADATA
+    reason = sa.and_(metadata.c.backup_id == backups.c.id,
+                     metadata.c.key == tables.FORCED_FULL,
+                     metadata.c.deleted == sa.false())
     with _cinder_engine().connect() as conn:
-        row = conn.execute(sa.select(tables.BACKUPS.c.parent_id)
-                           .where(tables.BACKUPS.c.id == backup_id)).first()
+        row = conn.execute(
+            sa.select(backups.c.parent_id, metadata.c.value)
+            .select_from(backups.outerjoin(metadata, reason))
+            .where(backups.c.id == backup_id)).first()
     if row is None:
         raise LookupError('no backup %s in the database' % backup_id)
-    return row[0]
+    return Facts(*row)
 
 
 def _why(exc, timeout):
@@ -84,8 +96,8 @@ def _why(exc, timeout):
     return '%s: %s' % (name, lines[0]) if lines else name
 
 
-class ParentLookup(object):
-    """Reads a backup's parent_id: bounded in time, remembered, backed off.
+class BackupLookup(object):
+    """Reads a backup's facts: bounded in time, remembered, backed off.
 
     ``read`` does the actual read (Cinder's database by default); it runs
     in a worker thread so that a database that never answers costs the
@@ -105,7 +117,7 @@ class ParentLookup(object):
         self._resume_at = 0.0
 
     def __call__(self, backup_id):
-        """The parent_id; raises LookupError when it cannot be had in time."""
+        """The Facts; raises LookupError when they cannot be had in time."""
         with self._lock:
             if backup_id in self._known:
                 self._known.move_to_end(backup_id)
@@ -113,35 +125,35 @@ class ParentLookup(object):
             if time.monotonic() < self._resume_at:
                 raise LookupError('lookups paused after a failure')
         try:
-            parent_id = self._pool.submit(self._read, backup_id).result(
+            facts = self._pool.submit(self._read, backup_id).result(
                 timeout=self._timeout)
         except Exception as exc:
             with self._lock:
                 self._resume_at = time.monotonic() + self._backoff
             why = _why(exc, self._timeout)
-            LOG.warning('cinder-backup-ext: cannot read parent_id of backup '
-                        '%(id)s (%(why)s); backup notifications lacking it '
-                        'are forwarded unchanged for %(backoff)gs.',
+            LOG.warning('cinder-backup-ext: cannot read backup %(id)s '
+                        '(%(why)s); backup notifications go without what '
+                        'would be read for %(backoff)gs.',
                         {'id': backup_id, 'why': why,
                          'backoff': self._backoff})
             raise LookupError(why)
         with self._lock:
-            self._known[backup_id] = parent_id
+            self._known[backup_id] = facts
             while len(self._known) > self.CACHE_SIZE:
                 self._known.popitem(last=False)
-        return parent_id
+        return facts
 
 
 class BackupNotifyDriver(notifier.Driver):
     """Enriches backup notifications, then hands them to the real drivers.
 
     oslo.messaging builds it with (conf, topics, transport);
-    ``read_parent_id`` replaces the read of Cinder's database (tests,
+    ``read_backup`` replaces the read of Cinder's database (tests,
     embedders).
     """
 
     def __init__(self, conf, topics, transport,
-                 read_parent_id=parent_id_from_cinder):
+                 read_backup=facts_from_cinder):
         super().__init__(conf, topics, transport)
         opts.register_opts(conf)
         group = conf[opts.GROUP]
@@ -153,8 +165,8 @@ class BackupNotifyDriver(notifier.Driver):
                 NAMESPACE, name, invoke_on_load=True, invoke_args=(conf,),
                 invoke_kwds={'topics': topics, 'transport': transport}).driver
             for name in names]
-        self._parent_of = ParentLookup(
-            read_parent_id, group.notification_lookup_timeout,
+        self._facts_of = BackupLookup(
+            read_backup, group.notification_lookup_timeout,
             group.notification_lookup_backoff)
 
     def notify(self, ctxt, message, priority, retry):
@@ -163,24 +175,37 @@ class BackupNotifyDriver(notifier.Driver):
             inner.notify(ctxt, message, priority, retry)
 
     def _enriched(self, message):
-        """A copy with parent_id and is_incremental, or ``message`` itself."""
+        """A copy with the keys above, or ``message`` itself."""
         try:
             payload = message['payload']
-            if (not str(message.get('event_type', '')).startswith('backup.')
+            event_type = str(message.get('event_type', ''))
+            if (not event_type.startswith('backup.')
                     or not isinstance(payload, dict)):
                 return message
-            if 'parent_id' in payload:
+            # Cinder's payloads have no word of the chain cap.
+            creating = event_type.startswith('backup.create.')
+            added = {}
+            if 'parent_id' in payload and not creating:
                 parent_id = payload['parent_id']
             elif 'backup_id' in payload:
-                parent_id = self._parent_of(payload['backup_id'])
+                try:
+                    facts = self._facts_of(payload['backup_id'])
+                except LookupError:
+                    if 'parent_id' not in payload:
+                        return message
+                    facts = None
+                else:
+                    if creating:
+                        added['forced_full_reason'] = facts.forced_full_reason
+                parent_id = payload.get('parent_id',
+                                        facts and facts.parent_id)
             else:
                 return message
             enriched = copy.copy(message)
             enriched['payload'] = dict(payload, parent_id=parent_id,
-                                       is_incremental=parent_id is not None)
+                                       is_incremental=parent_id is not None,
+                                       **added)
             return enriched
-        except LookupError:
-            return message
         except Exception:
             LOG.warning('cinder-backup-ext: notification %s forwarded '
                         'unchanged', message.get('message_id')

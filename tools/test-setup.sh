@@ -6,7 +6,8 @@
 # guest/guest on 127.0.0.1:5672.
 #
 # A server that already answers on 127.0.0.1 is used as it is; one that does
-# not is installed from Debian's packages and started without systemd.
+# not is installed from Debian's packages (bindep.txt's test profile,
+# tools/install-packages.sh) and started without systemd.
 # Every step is idempotent: run it as often as you like.
 
 # Also when run as `bash tools/test-setup.sh`, which ignores the #! flags.
@@ -31,19 +32,14 @@ wait_for() {  # what host port
     return 1
 }
 
-apt_updated=""
-apt_install() {
-    if [ -z "$apt_updated" ]; then
-        $SUDO apt-get update -q
-        apt_updated=1
-    fi
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -q -y "$@"
+install_servers() {  # once, only when a server is missing
+    bash "$(dirname "$0")/install-packages.sh" test
 }
 
 # MariaDB
 if ! answers 127.0.0.1 3306; then
     command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || \
-        apt_install mariadb-server mariadb-client
+        install_servers
     $SUDO mkdir -p /run/mysqld
     $SUDO chown mysql:mysql /run/mysqld || true
     $SUDO start-stop-daemon --start --oknodo --background \
@@ -63,7 +59,7 @@ SQL
 
 # PostgreSQL
 if ! answers 127.0.0.1 5432; then
-    ls /etc/postgresql/*/main >/dev/null 2>&1 || apt_install postgresql
+    ls /etc/postgresql/*/main >/dev/null 2>&1 || install_servers
     $SUDO pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start
     wait_for PostgreSQL 127.0.0.1 5432
 fi
@@ -90,7 +86,7 @@ SQL
 
 # RabbitMQ
 if ! answers 127.0.0.1 5672; then
-    command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+    command -v rabbitmq-server >/dev/null || install_servers
     $SUDO env RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached
     wait_for RabbitMQ 127.0.0.1 5672
 fi

@@ -70,6 +70,7 @@ from cinder_backup_ext import chains
 from cinder_backup_ext import compat
 from cinder_backup_ext.db import chain_rows
 from cinder_backup_ext.db import dependents
+from cinder_backup_ext.db import tables
 from cinder_backup_ext import opts
 from cinder_backup_ext import policies
 from cinder_backup_ext import visibility
@@ -82,8 +83,6 @@ DEPENDENTS_EXIST = 'Incremental backups exist for this backup.'
 #: The extra specs of a volume type that override the cap's options.
 SPEC = 'cinder_backup_ext:%s'
 CAP_OPTIONS = ('max_chain_depth', 'max_chain_age', 'chain_cap_action')
-#: The backup metadata key that says why a request was made full.
-FORCED_FULL = 'cinder_backup_ext:forced_full'
 #: Backup metadata exists from this microversion on.
 METADATA_VERSION = '3.43'
 
@@ -244,7 +243,7 @@ class BackupGuardsController(compat.Controller):
         if (req.api_version_request.matches(METADATA_VERSION)
                 and (metadata is None or isinstance(metadata, dict))):
             backup['metadata'] = dict(metadata or {}, **{
-                FORCED_FULL: 'made full: %s' % why[:200]})
+                tables.FORCED_FULL: 'made full: %s' % why[:200]})
         return True
 
     @compat.extends

@@ -46,6 +46,18 @@ BACKUPS = sa.table(
     sa.column('data_timestamp', sa.DateTime),
 )
 
+# A backup's metadata: the chain cap records there why it made a requested
+# incremental full, and the notifier reads it back.
+BACKUP_METADATA = sa.table(
+    'backup_metadata',
+    sa.column('backup_id', sa.String),
+    sa.column('key', sa.String),
+    sa.column('value', sa.String),
+    sa.column('deleted', sa.Boolean),
+)
+#: The backup metadata key that says why a request was made full.
+FORCED_FULL = 'cinder_backup_ext:forced_full'
+
 # What the chain cap reads besides backups: the volume's type, its extra
 # specs, and a snapshot's creation time (as Cinder picks a parent).
 VOLUMES = sa.table(

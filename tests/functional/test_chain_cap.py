@@ -22,7 +22,6 @@ from cinder.tests.functional.api import client
 from oslo_config import cfg
 import sqlalchemy as sa
 
-from cinder_backup_ext.api import backup_guards
 from cinder_backup_ext import compat
 from cinder_backup_ext.db import chain_rows
 from cinder_backup_ext.db import tables
@@ -165,7 +164,7 @@ class TestDepthCap(_CapBase):
         self.assertIn('incremental number 3 after the full backup %s, and '
                       '[cinder_backup_ext] max_chain_depth is 2'
                       % self.chain[0]['id'],
-                      backup['metadata'][backup_guards.FORCED_FULL])
+                      backup['metadata'][tables.FORCED_FULL])
         # Cinder's own user message, as its Ceph driver posts it.
         messages = self.api_at('3.3').api_get('/messages')['messages']
         self.assertEqual(

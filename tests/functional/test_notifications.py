@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 
+from cinder.tests.functional.api import client
 import fixtures
 import kombu
 from oslo_config import cfg
@@ -34,6 +35,7 @@ import sqlalchemy as sa
 from testtools import content
 
 from cinder_backup_ext import notify
+from cinder_backup_ext import opts
 from tests.functional import base
 
 # The queues a notifier or a listener declares: "<topic>.<priority>".
@@ -137,6 +139,39 @@ class TestBackupNotifications(base.CinderTestCase):
             self.assertEqual(parents[backup_id], payload['parent_id'])
             self.assertEqual(parents[backup_id] is not None,
                              payload['is_incremental'], event_type)
+
+    def test_a_backup_made_full_says_why(self):
+        opts.register_opts(cfg.CONF)
+        self.override_config('max_chain_depth', 1, group=opts.GROUP)
+        topic = 'cbe-%s' % uuid.uuid4().hex
+        collector = listen(self, topic)
+        self.notify_over_rabbit(topic)
+        volume = self.create_volume()
+        full = self.create_backup(volume['id'])
+        child = self.create_backup(volume['id'], incremental=True)
+        # Incremental number 2 is over the cap: made full. The reason is
+        # recorded where backups have metadata, from microversion 3.43.
+        self.api = client.TestOpenStackClient(
+            self.api.auth_user, self.api.auth_key, self.auth_url, '3.43')
+        made = self.create_backup(volume['id'], incremental=True)
+
+        def reasons():
+            return {(payload['backup_id'], event_type):
+                    payload.get('forced_full_reason', 'absent')
+                    for event_type, payload, _meta in list(collector.messages)
+                    if event_type.startswith('backup.create.')}
+
+        keys = {(backup['id'], 'backup.create.%s' % end)
+                for backup in (full, child, made) for end in ('start', 'end')}
+        self.assertTrue(wait_for(lambda: set(reasons()) >= keys), reasons())
+        got = reasons()
+        self.assertEqual({None}, {got[key] for key in keys
+                                  if key[0] != made['id']})
+        for end in ('start', 'end'):
+            self.assertIn('made full: it would be incremental number 2 after '
+                          'the full backup %s, and [cinder_backup_ext] '
+                          'max_chain_depth is 1' % full['id'],
+                          got[(made['id'], 'backup.create.%s' % end)])
 
 
 class SilentServer(fixtures.Fixture):

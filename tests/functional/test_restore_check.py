@@ -17,7 +17,13 @@ backups of a volume, each broken link made in the database as a failure
 or an operator would leave it, and the restore of the newest backup.
 """
 
+import glob
+import hashlib
+import os
+import time
 import uuid
+
+from oslo_config import cfg
 
 from cinder_backup_ext.db import tables
 from tests.functional import base
@@ -105,6 +111,47 @@ class TestRestoreCheck(base.CinderTestCase):
         self._wait(lambda: self.api.get_volume(self.volume['id']),
                    'available', timeout=120)
         self._wait(lambda: self.get_backup(self.leaf['id']), 'available')
+
+    def test_stock_cinder_starts_what_it_cannot_finish(self):
+        # What the refusal saves a user from, measured on Cinder itself: the
+        # middle backup's objects lost from the backup store and the backup
+        # marked error, as an operator would after noticing; the volume
+        # written since the backups.
+        for path in glob.glob(os.path.join(
+                cfg.CONF.backup_posix_path, '**',
+                '*backup_%s*' % self.middle['id']), recursive=True):
+            os.remove(path)
+        self.set_backup_columns(self.middle['id'], status='error')
+        device = os.path.join(self.volume_dir, self.volume['id'])
+        with open(device, 'wb') as f:
+            f.write(os.urandom(base.VOLUME_BYTES))
+
+        def digest():
+            with open(device, 'rb') as f:
+                return hashlib.sha256(f.read()).hexdigest()
+        written = digest()
+
+        # The plugin: 409 before anything is written.
+        self.assert_refused('ancestor %s is in status error'
+                            % self.middle['id'])
+        self.assertEqual(written, digest())
+
+        # Stock Cinder accepts the restore, writes the full backup over the
+        # volume, fails at the lost link and leaves the volume in
+        # error_restoring, its data replaced.
+        response = self.restore(self.leaf['id'], self.stock_api())
+        self.assertEqual(202, response.status_code, response.text)
+        self._wait_status(lambda: self.api.get_volume(self.volume['id']),
+                          'error_restoring')
+        self.assertNotEqual(written, digest())
+
+    def _wait_status(self, get, status):
+        # base._wait stops at any status with "error" in it: not this one.
+        for _ in range(600):
+            if get()['status'] == status:
+                return
+            time.sleep(0.1)
+        self.fail('status %s, not %s' % (get()['status'], status))
 
     def test_cinder_keeps_its_own_answers(self):
         # A backup Cinder will not restore for its own status: Cinder's

@@ -38,8 +38,9 @@ def message(event_type='backup.create.end', **payload):
 class _Lookups(object):
     """Stands in for Cinder's database in these unit tests."""
 
-    def __init__(self, parents=None, delay=0, error=None):
+    def __init__(self, parents=None, delay=0, error=None, reasons=None):
         self.parents = parents or {}
+        self.reasons = reasons or {}
         self.delay = delay
         self.error = error
         self.calls = []
@@ -51,7 +52,8 @@ class _Lookups(object):
         self.done.set()
         if self.error:
             raise self.error
-        return self.parents[backup_id]
+        return notify.Facts(self.parents[backup_id],
+                            self.reasons.get(backup_id))
 
 
 class TestDriver(base.BaseTestCase):
@@ -74,7 +76,7 @@ class TestDriver(base.BaseTestCase):
                          notification_lookup_timeout=timeout,
                          notification_lookup_backoff=backoff)
         return notify.BackupNotifyDriver(conf, ['notifications'], None,
-                                         read_parent_id=lookups)
+                                         read_backup=lookups)
 
     def sent(self, msg):
         before = copy.deepcopy(msg)
@@ -85,12 +87,38 @@ class TestDriver(base.BaseTestCase):
         return forwarded
 
     def test_cinder_payload_with_parent_id_needs_no_lookup(self):
-        got = self.sent(message(backup_id=CHILD, parent_id=PARENT))
+        got = self.sent(message('backup.delete.end', backup_id=CHILD,
+                                parent_id=PARENT))
         self.assertEqual(PARENT, got['payload']['parent_id'])
         self.assertTrue(got['payload']['is_incremental'])
-        got = self.sent(message(backup_id=PARENT, parent_id=None))
+        got = self.sent(message('backup.restore.end', backup_id=PARENT,
+                                parent_id=None))
         self.assertFalse(got['payload']['is_incremental'])
+        self.assertNotIn('forced_full_reason', got['payload'])
         self.assertEqual([], self.lookups.calls)
+
+    def test_create_events_say_why_a_backup_was_made_full(self):
+        self.lookups.reasons = {PARENT: 'made full: depth 3 reaches the cap'}
+        for event in ('backup.create.start', 'backup.create.end'):
+            got = self.sent(message(event, backup_id=PARENT, parent_id=None))
+            self.assertEqual(
+                (None, False, 'made full: depth 3 reaches the cap'),
+                (got['payload']['parent_id'], got['payload']['is_incremental'],
+                 got['payload']['forced_full_reason']))
+            got = self.sent(message(event, backup_id=CHILD, parent_id=PARENT))
+            self.assertIsNone(got['payload']['forced_full_reason'])
+        # Once per backup; progress events need nothing Cinder lacks.
+        self.sent(message('backup.createprogress', backup_id=CHILD,
+                          parent_id=PARENT))
+        self.assertEqual([PARENT, CHILD], self.lookups.calls)
+
+    def test_create_events_keep_cinders_parent_when_a_lookup_fails(self):
+        self.lookups.error = RuntimeError('database is gone')
+        got = self.sent(message(backup_id=CHILD, parent_id=PARENT))
+        self.assertEqual((PARENT, True),
+                         (got['payload']['parent_id'],
+                          got['payload']['is_incremental']))
+        self.assertNotIn('forced_full_reason', got['payload'])
 
     def test_payload_without_parent_id_is_looked_up_once(self):
         for event in ('backup.create.start', 'backup.createprogress',
@@ -151,7 +179,7 @@ class TestDriver(base.BaseTestCase):
         self.conf.config(group='cinder_backup_ext',
                          notification_drivers=['cinder_backup_ext', 'test'])
         self.driver = notify.BackupNotifyDriver(
-            self.conf.conf, ['n'], None, read_parent_id=self.lookups)
+            self.conf.conf, ['n'], None, read_backup=self.lookups)
         # sent() asserts that exactly one copy reached the test driver.
         got = self.sent(message(backup_id=CHILD))
         self.assertEqual(PARENT, got['payload']['parent_id'])
@@ -160,6 +188,6 @@ class TestDriver(base.BaseTestCase):
         self.conf.config(group='cinder_backup_ext',
                          notification_drivers=['test', 'test'])
         driver = notify.BackupNotifyDriver(
-            self.conf.conf, ['n'], None, read_parent_id=self.lookups)
+            self.conf.conf, ['n'], None, read_backup=self.lookups)
         driver.notify({}, message(backup_id=CHILD), 'INFO', -1)
         self.assertEqual(2, len(_impl_test.NOTIFICATIONS))

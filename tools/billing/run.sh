@@ -53,16 +53,8 @@ for port in $PORTS; do
         exit 1
     fi
 done
-if ! command -v influxd >/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "influxd missing: apt-get install influxdb (CloudKitty's storage)"
-        apt-get update -q >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-            --no-install-recommends influxdb >/dev/null
-    else
-        echo "influxd (Debian package influxdb) is needed" >&2; exit 1
-    fi
-fi
+# CloudKitty's storage, influxd: bindep.txt's billing profile.
+bash "$TOP/tools/install-packages.sh" billing
 
 started=$(date +%s)
 WORK=$(mktemp -d /tmp/cbe-billing.XXXXXX)

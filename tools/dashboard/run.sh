@@ -7,16 +7,17 @@
 # and detail page. Screenshots go to the output folder.
 #
 #   tox -e dashboard                          # what CI runs
-#   tox -e dashboard -- --output DIR          # screenshots into DIR
+#   CBE_CLOUD_DIR=DIR run.sh [--output DIR]   # on a running local cloud
 #
-# Environment: KS_PORT (15000), CINDER_PORT (18776) for the cloud,
-# HORIZON_PORT (18080); CBE_DASHBOARD_OUTPUT (the default output folder);
+# tools/local-cloud/jobs.sh starts the cloud and sets CBE_CLOUD_DIR.
+# Environment: HORIZON_PORT (18080); CBE_DASHBOARD_OUTPUT (the default output folder);
 # CBE_DASHBOARD_STATIC (where Horizon's collected and compressed static
 # files are kept and reused; default: inside the tox environment);
 # CBE_KEEP_LOGS=1 keeps the work folder (logs) after the run.
 #
 # Needs what the local cloud needs (MariaDB, RabbitMQ: tools/test-setup.sh)
-# and Debian's chromium and chromium-driver, installed here when absent.
+# and Debian's chromium and chromium-driver (bindep.txt's dashboard
+# profile), installed here when absent.
 # Everything the job starts is stopped at the end, and the files it puts
 # into Horizon's installation (local_settings.py, the enabled file) are
 # removed again.
@@ -32,20 +33,19 @@ while [ $# -gt 0 ]; do
         *) echo "usage: $0 [--output DIR]" >&2; exit 2 ;;
     esac
 done
-export KS_PORT=${KS_PORT:-15000} CINDER_PORT=${CINDER_PORT:-18776}
+CLOUD=${CBE_CLOUD_DIR:-}
+[ -f "$CLOUD/cloud.env" ] || {
+    echo "CBE_CLOUD_DIR='$CLOUD' is not a local cloud's folder (no" \
+         "cloud.env): run tools/local-cloud/jobs.sh dashboard (tox -e" \
+         "dashboard), which starts one." >&2
+    exit 2
+}
+KS_PORT=$(. "$CLOUD/cloud.env" && echo "$KS_PORT")
 HORIZON_PORT=${HORIZON_PORT:-18080}
 started=$SECONDS
 
-# --- the browser: Debian's packages ---------------------------------------
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null
-then
-    SUDO=""
-    [ "$(id -u)" = 0 ] || SUDO=sudo
-    echo "installing chromium and chromium-driver (apt-get)"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-        chromium chromium-driver >/dev/null
-fi
+# --- the browser: Debian's packages (bindep.txt's dashboard profile) ------
+bash "$TOP/tools/install-packages.sh" dashboard
 chromium --version
 chromedriver --version
 
@@ -69,7 +69,6 @@ for file in "$LOCAL_SETTINGS" "$ENABLED"; do
         exit 1
     fi
 done
-CLOUD=""
 HORIZON_PGID=""
 STATIC_PID=""
 FINISHED=""
@@ -96,9 +95,6 @@ finish() {
         done
         kill -KILL -- "-$HORIZON_PGID" 2>/dev/null || true
         echo "horizon (process group $HORIZON_PGID) stopped"
-    fi
-    if [ -n "$CLOUD" ]; then
-        bash "$TOP/tools/local-cloud/run.sh" stop "$CLOUD" || status=1
     fi
     rm -f "$LOCAL_SETTINGS" "$ENABLED"
     if [ -n "${CBE_KEEP_LOGS:-}" ]; then
@@ -174,28 +170,14 @@ build_static() {
     static_inputs >"$STATIC/.complete"
     echo "static files: built in $STATIC in $((SECONDS - t))s"
 }
-# Beside the cloud's start: both take a minute or two.
 export STATIC WORK LOCAL_SETTINGS TOP ENABLED_FILE
 export -f static_inputs build_static
 setsid bash -c 'set -euo pipefail; build_static' </dev/null \
     >"$WORK/static.log" 2>&1 &
 STATIC_PID=$!
 
-# --- the cloud, with a policy file the browser test may change -------------
-POLICY=$WORK/cinder-policy.yaml
-echo '{}' >"$POLICY"
-printf '[oslo_policy]\npolicy_file = %s\n' "$POLICY" >"$WORK/cinder-extra.conf"
-cloud_status=0
-CBE_CINDER_CONF_EXTRA="$WORK/cinder-extra.conf" \
-    bash "$TOP/tools/local-cloud/run.sh" up >"$WORK/cloud.log" 2>&1 ||
-    cloud_status=$?
-CLOUD=$(sed -n 's/^CBE_CLOUD_DIR=//p' "$WORK/cloud.log" | tail -n 1)
-grep -E '^(local cloud:|cloud up in)' "$WORK/cloud.log" || true
-if [ "$cloud_status" != 0 ] || [ -z "$CLOUD" ]; then
-    echo "the local cloud did not start (status $cloud_status)" >&2
-    tail -n 40 "$WORK/cloud.log" >&2
-    exit 1
-fi
+# The cloud's policy file: the browser test changes it and puts it back.
+POLICY=$CLOUD/cinder-policy.yaml
 
 static_status=0
 wait "$STATIC_PID" || static_status=$?

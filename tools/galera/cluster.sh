@@ -4,26 +4,23 @@
 #   tools/galera/cluster.sh start DIR    # three mariadbd, datadirs in DIR
 #   tools/galera/cluster.sh stop DIR     # stop them (DIR is left to the caller)
 #
-# Debian's mariadb-server and galera-4 (installed if missing). Node N
+# Debian's mariadb-server and galera-4 (bindep.txt's galera profile,
+# installed if missing). Node N
 # (1..3) listens for clients on 127.0.0.1:$((GALERA_PORT+N-1)) (13306..),
 # for Galera on 14567.., IST on 14577.., SST (rsync) on 14587..; node 1
 # bootstraps the cluster (--wsrep-new-cluster), 2 and 3 join it. Nothing
 # touches the server on 3306. Root has no password on these nodes.
 set -euo pipefail
 
+HERE=$(cd "$(dirname "$0")" && pwd)
 ACTION=${1:?start or stop}
 DIR=${2:?a directory}
 BASE=${GALERA_PORT:-13306}
 GCOMM=${GALERA_GCOMM_PORT:-14567}
 PROVIDER=/usr/lib/galera/libgalera_smm.so
 
-install_if_missing() {
-    [ -x /usr/sbin/mariadbd ] && [ -e $PROVIDER ] && command -v rsync >/dev/null && return
-    local sudo=""
-    [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get update -q
-    $sudo env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y galera-4 mariadb-server rsync
+install_if_missing() {  # bindep.txt's galera profile
+    bash "$HERE/../install-packages.sh" galera
 }
 
 node_conf() {

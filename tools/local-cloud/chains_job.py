@@ -12,10 +12,11 @@
 
 """Backup chains through the real ``openstack`` CLI, on the local cloud.
 
-    tox -e chains
+    tox -e chains                              # on a cloud of its own
+    CBE_CLOUD_DIR=DIR python chains_job.py     # on a running local cloud
 
-Starts the cloud of run.sh (``run.sh up``), runs the checks below, and
-always stops it (``run.sh stop DIR``), on success, failure, Ctrl-C or
+jobs.sh starts the cloud of run.sh and sets CBE_CLOUD_DIR; this job stops
+what it started itself (a stock cinder-api) on success, failure, Ctrl-C or
 SIGTERM. Each check prints one PASS/FAIL line; the last line is
 "N passed, N failed" and the exit status is 1 when any check failed.
 
@@ -55,8 +56,7 @@ child): project A through a second, stock cinder-api (Cinder's WSGI app,
 same cinder.conf without the plugin's ``osapi_volume_extension`` line), on
 the same database; project B through the cloud's API, which has the plugin.
 
-Ports: KS_PORT (15100), CINDER_PORT (18876), CBE_STOCK_CINDER_PORT (18877):
-not tempest's defaults, so both jobs can run on one machine.
+Port: CBE_STOCK_CINDER_PORT (18877), for the stock cinder-api.
 """
 
 import concurrent.futures
@@ -73,7 +73,6 @@ import time
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RUN_SH = os.path.join(HERE, 'run.sh')
 PLUGIN_LINE = 'osapi_volume_extension = cinder_backup_ext.api.loader.load'
 REFUSED = 'Incremental backups exist for this backup'
 CLI_TIMEOUT = 300
@@ -123,49 +122,28 @@ def kill_children():
 
 
 class Cloud(object):
-    """The run.sh cloud: started, its folder, stopped once."""
+    """The running local cloud of run.sh, and what this job adds to it."""
 
-    def __init__(self):
-        self.dir = None
-        self.work = None  # known from run.sh's first line, before "up" ends
-        self.up_proc = None
+    def __init__(self, folder):
+        self.dir = folder
+        self.state = read_state(folder)
         self.stock_proc = None
 
-    def up(self, env):
-        if STOPPING.is_set():
-            raise Interrupted()
-        # Not among CHILDREN: it must get SIGTERM (teardown), never SIGKILL.
-        self.up_proc = subprocess.Popen(
-            ['bash', RUN_SH, 'up'], env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        for line in self.up_proc.stdout:
-            line = line.rstrip('\n')
-            print('cloud| ' + line, flush=True)
-            if line.startswith('local cloud: work folder '):
-                self.work = line.split()[4]
-            if line.startswith('CBE_CLOUD_DIR='):
-                self.dir = line.split('=', 1)[1].strip()
-        status = self.up_proc.wait()
-        self.up_proc = None
-        if status or not self.dir:
-            raise CheckFailed('run.sh up failed (exit status %s)' % status)
-        return self.dir
-
     def teardown(self):
-        if self.up_proc is not None and self.up_proc.poll() is None:
-            # run.sh tears itself down on SIGTERM while it is starting.
-            log('--- interrupting run.sh up (it stops what it started)')
-            self.up_proc.terminate()
-            try:
-                self.up_proc.wait(90)
-            except subprocess.TimeoutExpired:
-                self.up_proc.kill()
         if self.stock_proc:
             stop_group(self.stock_proc, 'the stock cinder-api')
             self.stock_proc = None
-        if self.dir:
-            subprocess.call(['bash', RUN_SH, 'stop', self.dir])
-            self.dir = None
+
+
+def read_state(cloud_dir):
+    """The cloud's cloud.env (run.sh) as a dict: its ports, database..."""
+    state = {}
+    with open(os.path.join(cloud_dir, 'cloud.env')) as f:
+        for line in f:
+            if '=' in line and not line.startswith(('#', 'PGIDS')):
+                key, value = line.strip().split('=', 1)
+                state[key] = value
+    return state
 
 
 def stop_group(proc, name):
@@ -743,14 +721,9 @@ def cleanup_clouds(cli, cloud_dir, ours_port, stock_port):
 
 def db_connect(cloud_dir):
     import pymysql
-    state = {}
-    with open(os.path.join(cloud_dir, 'cloud.env')) as f:
-        for line in f:
-            if '=' in line and not line.startswith(('#', 'PGIDS')):
-                key, value = line.strip().split('=', 1)
-                state[key] = value
     return pymysql.connect(host='127.0.0.1', user='root',
-                           database=state['DB'], autocommit=True)
+                           database=read_state(cloud_dir)['DB'],
+                           autocommit=True)
 
 
 def live_backups(db, project_id):
@@ -829,12 +802,10 @@ def check_cleanup(db, label, project_id, result, made, expect_left):
 # --- the job -----------------------------------------------------------------
 
 def run_checks(cloud, checks, env):
-    ours_port = int(env['CINDER_PORT'])
-    stock_port = int(env['CBE_STOCK_CINDER_PORT'])
-    started = time.monotonic()
-    cloud_dir = cloud.up(env)
-    log('--- cloud up in %.0f s: %s' % (time.monotonic() - started,
-                                        cloud_dir))
+    ours_port = int(cloud.state['CINDER_PORT'])
+    stock_port = int(env.get('CBE_STOCK_CINDER_PORT', '18877'))
+    cloud_dir = cloud.dir
+    log('--- on the local cloud in %s' % cloud_dir)
     clouds_yaml = os.path.join(cloud_dir, 'clouds.yaml')
     cli = CLI(clouds_yaml)
     # Cinder's default quota is 10 backups a project; the member makes 29.
@@ -938,11 +909,14 @@ def run_checks(cloud, checks, env):
 
 def main():
     env = dict(os.environ)
-    env.setdefault('KS_PORT', '15100')
-    env.setdefault('CINDER_PORT', '18876')
-    env.setdefault('CBE_STOCK_CINDER_PORT', '18877')
+    folder = env.get('CBE_CLOUD_DIR', '')
+    if not os.path.isfile(os.path.join(folder, 'cloud.env')):
+        log("CBE_CLOUD_DIR=%r is not a local cloud's folder (no cloud.env):"
+            " run tools/local-cloud/jobs.sh chains (tox -e chains), which "
+            "starts one." % folder)
+        return 2
     started = time.monotonic()
-    cloud = Cloud()
+    cloud = Cloud(folder)
     checks = Checks()
 
     def interrupted(signum, _frame):

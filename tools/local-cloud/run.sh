@@ -3,32 +3,41 @@
 # backup services as separate processes with cinder-backup-ext loaded, the
 # API as Cinder's WSGI application under gunicorn with several workers, as
 # production runs it; an oslo.messaging listener on the run's own
-# notification topic; then tempest (this plugin's tests and the upstream
+# notification topic. On it: tempest (this plugin's tests and the upstream
 # backup tests that need no other service) and checks that every API worker
 # loaded the plugin and that the backup notifications carry its fields.
 #
-#   tox -e tempest                        # what CI runs; all torn down after
-#   tox -e tempest -- --keep              # leave the cloud up after the tests
-#   tools/local-cloud/run.sh up           # start it, no tempest, keep it up
-#   tools/local-cloud/run.sh stop DIR     # stop a kept cloud, remove DIR
+#   run.sh                  # up, tempest and the checks, down (tox -e tempest)
+#   run.sh serve            # up, say how to use it, down on Ctrl-C (tox -e cloud)
+#   run.sh up               # up and keep it; the last line is CBE_CLOUD_DIR=DIR
+#   run.sh tempest DIR      # tempest and the checks on a kept cloud
+#   run.sh stop DIR         # stop a kept cloud, remove DIR
 #
-# The work folder (/tmp/cbe-cloud.*) is printed first and removed at the end
-# unless --keep, or CBE_KEEP_LOGS=1 (services stopped, logs kept). With
-# --keep, DIR/clouds.yaml (clouds cbe-admin and cbe-member) and DIR/openrc
-# are written and how to use them is printed. Ctrl-C or SIGTERM stops
-# everything at any point, once.
+# tools/local-cloud/jobs.sh runs the jobs that share one cloud (tempest,
+# dashboard, chains) with up and stop. The work folder (/tmp/cbe-cloud.*)
+# is printed first and removed at the end, unless CBE_KEEP_LOGS=1 (services
+# stopped, logs kept). DIR/clouds.yaml (clouds cbe-admin and cbe-member),
+# DIR/openrc and DIR/cinder-policy.yaml (Cinder's policy file, '{}': the
+# defaults) are written for the jobs and for people. Ctrl-C or SIGTERM
+# stops everything at any point, once.
 #
 # Environment: KS_PORT (15000), CINDER_PORT (18776), CINDER_API_WORKERS (2),
 # TEMPEST_REGEX, TEMPEST_EXCLUDE, CBE_KEEP_LOGS, CBE_CINDER_CONF_EXTRA (a
 # file of cinder.conf lines appended to the generated one).
-# Needs MariaDB and RabbitMQ on 127.0.0.1 (tools/test-setup.sh).
+# Needs MariaDB and RabbitMQ on 127.0.0.1 (tools/test-setup.sh) and the
+# services' packages: run it through tox (tox -e cloud), which installs them.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 PASSWORD=cbe-secret
 
 usage() {
-    sed -n '10,13p' "$0" | sed 's/^# *//' >&2
+    sed -n '10,14p' "$0" | sed 's/^# *//' >&2
+    exit 2
+}
+command -v cinder-api >/dev/null && command -v keystone-manage >/dev/null || {
+    echo "Cinder and Keystone are not installed here: run this through tox," \
+         "which installs them (tox -e cloud, tox -e tempest)." >&2
     exit 2
 }
 
@@ -85,25 +94,98 @@ remove_work() {
     echo "removed $WORK"
 }
 
-if [ "${1:-}" = stop ]; then
-    [ $# = 2 ] || usage
-    [ -f "$2/cloud.env" ] || {
-        echo "$2 is not a local cloud's folder (no cloud.env); kept clouds:"
+load_cloud() {  # DIR: a kept cloud's state, or exit 1 saying what is there
+    [ -f "$1/cloud.env" ] || {
+        echo "$1 is not a local cloud's folder (no cloud.env); kept clouds:"
         ls -d /tmp/cbe-cloud.*/cloud.env 2>/dev/null | xargs -r -n1 dirname
         exit 1
     } >&2
     # shellcheck source=/dev/null
-    . "$2/cloud.env"
-    trap '' INT TERM HUP
-    teardown
-    remove_work
-    exit 0
-fi
-KEEP=""
-UP_ONLY=""
+    . "$1/cloud.env"
+    STATE=$1/cloud.env
+}
+
+record() {  # pgid: remembered at once, for any teardown
+    PGIDS+=" $1"
+    echo "PGIDS+=\" $1\"" >>"$STATE"
+}
+
+run_bg() {  # command...: in the foreground, but stoppable by the traps
+    setsid "$@" </dev/null &
+    local pid=$!
+    record "$pid"
+    wait "$pid"
+}
+
+how_to_use() {
+    local bin
+    bin=$(dirname "$(command -v openstack)")
+    cat <<USAGE
+
+The local cloud is running, in $WORK
+  Keystone $AUTH_URL, Cinder http://127.0.0.1:$CINDER_PORT/v3 (gunicorn, ${CINDER_API_WORKERS:-2} workers)
+  the clients (openstack, cinder) are in $bin:
+  export PATH=$bin:\$PATH
+  export OS_CLIENT_CONFIG_FILE=$WORK/clouds.yaml
+  openstack --os-cloud cbe-member volume backup list
+  openstack --os-cloud cbe-admin volume service list
+  . $WORK/openrc member; cinder backup-list        # or: openrc admin
+  logs: $WORK/*.log, notifications: $WORK/notifications.jsonl
+USAGE
+}
+
+run_tempest() {  # tempest and the checks on the cloud of $STATE
+    local tempest_started tempest_status=0 check_status=0
+    cd "$WORK"
+    # tempest keeps its locks in $TMPDIR/tempest-lock: inside this run's
+    # folder, which the teardown removes, rather than in /tmp.
+    export TMPDIR="$WORK/tmp"
+    mkdir -p "$TMPDIR"
+    tempest init --name "cbe-cloud-$RUN" \
+        --workspace-path "$WORK/workspace.yaml" tempest >/dev/null
+    sed -e "s|@WORK@|$WORK|g" -e "s|@PASSWORD@|$PASSWORD|g" \
+        -e "s|@AUTH_URL@|$AUTH_URL|g" "$HERE/tempest.conf.in" \
+        >"$WORK/tempest/etc/tempest.conf"
+    cd "$WORK/tempest"
+    # cinder-tempest-plugin's test_incremental_backup boots from an image:
+    # no image service here.
+    tempest_started=$(date +%s)
+    run_bg tempest run --concurrency 2 \
+        --regex "${TEMPEST_REGEX:-(^cinder_backup_ext\.tempest|^tempest\.api\.volume\.test_volumes_backup\.VolumesBackupsV39Test|^tempest\.api\.volume\.admin\.test_volumes_backup|^cinder_tempest_plugin\.api\.volume\.(admin\.)?test_volume_backup)}" \
+        --exclude-regex "${TEMPEST_EXCLUDE:-test_volume_backup\.VolumesBackupsTest\.test_incremental_backup\b}" ||
+        tempest_status=$?
+    echo "tempest: exit status $tempest_status in" \
+         "$(( $(date +%s) - tempest_started ))s"
+
+    # The plugin in every API worker; its notifications on the bus.
+    run_bg python "$HERE/check_cloud.py" flags --auth-url "$AUTH_URL" \
+        --username cbe-member --password "$PASSWORD" --project cbe-demo \
+        --db-url "mysql+pymysql://root@127.0.0.1/$DB" \
+        --access-log "$WORK/cinder-api-access.log" --master "$API_MASTER" ||
+        check_status=1
+    run_bg python "$HERE/check_cloud.py" notifications \
+        --events "$WORK/notifications.jsonl" || check_status=1
+    [ "$tempest_status" = 0 ] || return "$tempest_status"
+    return "$check_status"
+}
+
 case "${1:-}" in
-    --keep) KEEP=1; shift ;;
-    up) KEEP=1; UP_ONLY=1; shift ;;
+    stop)
+        [ $# = 2 ] || usage
+        load_cloud "$2"
+        trap '' INT TERM HUP
+        teardown
+        remove_work
+        exit 0 ;;
+    tempest)
+        [ $# = 2 ] || usage
+        load_cloud "$2"
+        run_tempest
+        exit $? ;;
+esac
+MODE=tempest
+case "${1:-}" in
+    up|serve) MODE=$1; shift ;;
     "") ;;
     *) usage ;;
 esac
@@ -137,9 +219,7 @@ finish() {  # status: the one way out; tears down at most once
     trap - EXIT
     [ -z "$FINISHED" ] || exit "$status"
     FINISHED=1
-    if [ -n "$KEEP_UP" ]; then
-        exit "$status"
-    fi
+    [ -z "$KEEP_UP" ] || exit "$status"
     if [ "$status" != 0 ]; then
         echo "--- last lines of the logs ($WORK) ---"
         tail -n 25 "$WORK"/*.log "$WORK"/*.out 2>/dev/null || true
@@ -177,15 +257,16 @@ TOPIC=$TOPIC
 VHOST=$VHOST
 TRANSPORT=$TRANSPORT
 PYTHON=$PYTHON
+RUN=$RUN
+KS_PORT=$KS_PORT
+CINDER_PORT=$CINDER_PORT
+CINDER_API_WORKERS=$CINDER_API_WORKERS
+AUTH_URL=http://127.0.0.1:$KS_PORT/v3
+PASSWORD=$PASSWORD
 PGIDS=""
 STATE
 echo "local cloud: work folder $WORK (run $RUN)"
 
-
-record() {  # pgid: remembered at once, for any teardown
-    PGIDS+=" $1"
-    echo "PGIDS+=\" $1\"" >>"$STATE"
-}
 
 start() {  # name command...: in a session of its own, output in $WORK
     local name=$1; shift
@@ -193,13 +274,6 @@ start() {  # name command...: in a session of its own, output in $WORK
     LAST_PID=$!
     record "$LAST_PID"
     disown "$LAST_PID"  # how it ends is the teardown's business, not bash's
-}
-
-run_bg() {  # command...: in the foreground, but stoppable by the traps
-    setsid "$@" </dev/null &
-    local pid=$!
-    record "$pid"
-    wait "$pid"
 }
 
 wait_http() {  # url
@@ -302,6 +376,8 @@ OPENRC
 # --- Cinder: MariaDB, RabbitMQ, a file-backed volume driver, posix backups --
 mysql -h 127.0.0.1 -u root -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
 mkdir -p "$WORK/volumes" "$WORK/backups" "$WORK/state" "$WORK/locks"
+# Cinder's defaults; the dashboard job changes it while Cinder runs.
+echo '{}' >"$WORK/cinder-policy.yaml"
 PREFIX=$(python -c 'import sys; print(sys.prefix)')
 # os-brick and Cinder escalate through oslo.privsep; as root, without sudo.
 PRIVSEP="$(dirname "$(command -v cinder-api)")/privsep-helper"
@@ -342,6 +418,8 @@ password = $PASSWORD
 service_token_roles_required = false
 [oslo_concurrency]
 lock_path = $WORK/locks
+[oslo_policy]
+policy_file = $WORK/cinder-policy.yaml
 [privsep_osbrick]
 helper_command = $PRIVSEP --config-file $WORK/cinder.conf
 [cinder_sys_admin]
@@ -384,6 +462,7 @@ start gunicorn-cinder-api env \
     --access-logformat '%(p)s %(m)s %(U)s %(s)s %({x-openstack-request-id}o)s %(M)sms' \
     cinder_wsgi:application
 API_MASTER=$LAST_PID
+echo "API_MASTER=$API_MASTER" >>"$STATE"
 start cinder-scheduler cinder-scheduler $CINDER
 start cinder-volume cinder-volume $CINDER
 start cinder-backup cinder-backup $CINDER
@@ -404,98 +483,22 @@ for _ in $(seq 60); do  # the scheduler must have heard from the backend
 done
 openstack volume backend pool list
 echo "cloud up in $(( $(date +%s) - started ))s"
-if [ -n "$UP_ONLY" ]; then
-    # For jobs that run their own checks on the cloud: the last line names
-    # the folder, whose cloud.env, clouds.yaml and openrc say the rest.
-    KEEP_UP=1
-    echo "Stop it with: $HERE/run.sh stop $WORK"
-    echo "CBE_CLOUD_DIR=$WORK"
-    exit 0
-fi
-
-# --- tempest ---------------------------------------------------------------
-cd "$WORK"
-# tempest keeps its locks in $TMPDIR/tempest-lock: inside this run's folder,
-# which the teardown removes, rather than in /tmp.
-export TMPDIR="$WORK/tmp"
-mkdir -p "$TMPDIR"
-tempest init --name "cbe-cloud-$RUN" \
-    --workspace-path "$WORK/workspace.yaml" tempest >/dev/null
-cat >"$WORK/tempest/etc/tempest.conf" <<CONF
-[DEFAULT]
-log_file = $WORK/tempest.log
-[auth]
-admin_username = admin
-admin_password = $PASSWORD
-admin_project_name = admin
-admin_domain_name = Default
-use_dynamic_credentials = true
-tempest_roles = member
-[identity]
-uri_v3 = $AUTH_URL
-auth_version = v3
-region = RegionOne
-[identity-feature-enabled]
-api_v2 = false
-[service_available]
-cinder = true
-nova = false
-glance = false
-neutron = false
-swift = false
-[volume]
-catalog_type = block-storage
-backup_driver = posix
-volume_size = 1
-min_microversion = 3.0
-max_microversion = latest
-build_timeout = 300
-[volume-feature-enabled]
-backup = true
-api_v3 = true
-[cinder_backup_ext]
-extension_enabled = true
-flags_visible_to_member = true
-CONF
-cd "$WORK/tempest"
-# cinder-tempest-plugin's test_incremental_backup boots from an image: no
-# image service here.
-tempest_started=$(date +%s)
-tempest_status=0
-run_bg tempest run --concurrency 2 \
-    --regex "${TEMPEST_REGEX:-(^cinder_backup_ext\.tempest|^tempest\.api\.volume\.test_volumes_backup\.VolumesBackupsV39Test|^tempest\.api\.volume\.admin\.test_volumes_backup|^cinder_tempest_plugin\.api\.volume\.(admin\.)?test_volume_backup)}" \
-    --exclude-regex "${TEMPEST_EXCLUDE:-test_volume_backup\.VolumesBackupsTest\.test_incremental_backup\b}" ||
-    tempest_status=$?
-echo "tempest: exit status $tempest_status in $(( $(date +%s) - tempest_started ))s"
-
-# --- the plugin in every API worker; its notifications on the bus ----------
-check_status=0
-run_bg python "$HERE/check_cloud.py" flags --auth-url "$AUTH_URL" \
-    --username cbe-member --password "$PASSWORD" --project cbe-demo \
-    --db-url "mysql+pymysql://root@127.0.0.1/$DB" \
-    --access-log "$WORK/cinder-api-access.log" --master "$API_MASTER" ||
-    check_status=1
-run_bg python "$HERE/check_cloud.py" notifications \
-    --events "$WORK/notifications.jsonl" || check_status=1
-status=$tempest_status
-[ "$status" != 0 ] || status=$check_status
+case "$MODE" in
+    up)
+        # For jobs that run their own checks on the cloud: the last line
+        # names the folder, whose cloud.env, clouds.yaml and openrc say the
+        # rest.
+        KEEP_UP=1
+        echo "Stop it with: $HERE/run.sh stop $WORK"
+        echo "CBE_CLOUD_DIR=$WORK"
+        exit 0 ;;
+    serve)
+        how_to_use
+        echo "Ctrl-C stops it (every process, the database, the RabbitMQ" \
+             "queues, the folder)."
+        # The traps above stop it; until then, nothing to do.
+        while :; do sleep 1; done ;;
+esac
+run_tempest || status=$?
 echo "local cloud and tempest took $(( $(date +%s) - started ))s"
-
-if [ -n "$KEEP" ]; then
-    KEEP_UP=1
-    BIN=$(dirname "$(command -v openstack)")
-    cat <<USAGE
-
-The local cloud is still running (--keep), in $WORK
-  Keystone $AUTH_URL, Cinder http://127.0.0.1:$CINDER_PORT/v3 (gunicorn, $CINDER_API_WORKERS workers)
-  the clients (openstack, cinder) are in $BIN
-  export OS_CLIENT_CONFIG_FILE=$WORK/clouds.yaml
-  openstack --os-cloud cbe-member volume backup list
-  openstack --os-cloud cbe-admin volume service list
-  . $WORK/openrc member; cinder backup-list        # or: openrc admin
-  logs: $WORK/*.log, notifications: $WORK/notifications.jsonl
-Stop it (every process, the database, the RabbitMQ queues, the folder):
-  $HERE/run.sh stop $WORK
-USAGE
-fi
-exit "$status"
+exit "${status:-0}"

@@ -10,7 +10,10 @@
 # and this package installed in development mode, so every step runs that
 # release's own `cinder-manage` and our `cinder-backup-ext-manage` beside it.
 # A virtualenv is built once and reused while its inputs (the pins,
-# setup.cfg, requirements.txt, the Python version) are unchanged.
+# setup.cfg, requirements.txt, the Python version) are unchanged. Where tox
+# already made the test environment of that release (CBE_TOX_WORK/
+# py3-cinder24, as `tox` does before this step in CI), that one is used:
+# the same pins, Cinder, drivers and package in development mode.
 #
 # The checks are the stestr tests in tests/upgrade/ (see the docstring
 # there); they find the virtualenvs through CBE_UPGRADE_VENVS.
@@ -35,9 +38,21 @@ inputs() {  # release: what the virtualenv is built from
         "$top/requirements.txt" | cut -d' ' -f1
 }
 
+from_tox() {  # release venv: link tox's environment of that release
+    local env="${CBE_TOX_WORK:-/nonexistent}/py3-cinder${1%%.*}"
+    [ "$("$env/bin/cinder-manage" --version 2>/dev/null)" = "$1" ] &&
+        [ -x "$env/bin/cinder-backup-ext-manage" ] &&
+        "$env/bin/python" -c 'import pymysql, psycopg2' 2>/dev/null ||
+        return 1
+    rm -rf "$2"
+    ln -s "$env" "$2"
+    echo "cinder $1: using tox's $env" >&2
+}
+
 build() {  # release
     local release=$1 venv="$venvs/cinder-$1"
     local pins="$top/tools/constraints/cinder-$release.txt"
+    from_tox "$release" "$venv" && return 0
     [ -f "$pins" ] || { echo "missing $pins (tools/constraints/regenerate.sh)" >&2; return 1; }
     if [ -f "$venv/.complete" ] && [ "$(cat "$venv/.complete")" = "$(inputs "$release")" ] \
             && "$venv/bin/cinder-manage" --version >/dev/null 2>&1; then
