@@ -8,6 +8,7 @@
 #
 #   tox -e dashboard                          # what CI runs
 #   CBE_CLOUD_DIR=DIR run.sh [--output DIR]   # on a running local cloud
+#                                             # (screenshots into DIR)
 #
 # tools/local-cloud/jobs.sh starts the cloud and sets CBE_CLOUD_DIR.
 # Environment: HORIZON_PORT (18080); CBE_DASHBOARD_OUTPUT (the default output folder);
@@ -70,7 +71,6 @@ for file in "$LOCAL_SETTINGS" "$ENABLED"; do
     fi
 done
 HORIZON_PGID=""
-STATIC_PID=""
 FINISHED=""
 finish() {
     local status=$1
@@ -81,10 +81,6 @@ finish() {
     if [ "$status" != 0 ]; then
         echo "--- last lines of the logs ($WORK) ---"
         tail -n 30 "$WORK"/*.log 2>/dev/null || true
-    fi
-    if [ -n "$STATIC_PID" ]; then
-        kill -TERM -- "-$STATIC_PID" 2>/dev/null || true
-        wait "$STATIC_PID" 2>/dev/null || true
     fi
     if [ -n "$HORIZON_PGID" ]; then
         kill -TERM -- "-$HORIZON_PGID" 2>/dev/null || true
@@ -165,29 +161,20 @@ build_static() {
     fi
     local t=$SECONDS
     rm -rf "$STATIC"
-    python -m django collectstatic --noinput >"$WORK/collectstatic.log" 2>&1
-    python -m django compress --force >"$WORK/compress.log" 2>&1
+    # Called in a condition, where set -e does not stop at a failure.
+    python -m django collectstatic --noinput >"$WORK/collectstatic.log" \
+        2>&1 || return 1
+    python -m django compress --force >"$WORK/compress.log" 2>&1 || return 1
     static_inputs >"$STATIC/.complete"
     echo "static files: built in $STATIC in $((SECONDS - t))s"
 }
-export STATIC WORK LOCAL_SETTINGS TOP ENABLED_FILE
-export -f static_inputs build_static
-setsid bash -c 'set -euo pipefail; build_static' </dev/null \
-    >"$WORK/static.log" 2>&1 &
-STATIC_PID=$!
-
-# The cloud's policy file: the browser test changes it and puts it back.
-POLICY=$CLOUD/cinder-policy.yaml
-
-static_status=0
-wait "$STATIC_PID" || static_status=$?
-STATIC_PID=""
-cat "$WORK/static.log"
-if [ "$static_status" != 0 ]; then
+build_static || {
     tail -n 30 "$WORK/collectstatic.log" "$WORK/compress.log" >&2 || true
     echo "collecting or compressing the static files failed" >&2
     exit 1
-fi
+}
+# The cloud's policy file: the browser test changes it and puts it back.
+POLICY=$CLOUD/cinder-policy.yaml
 
 # --- Horizon under gunicorn ---------------------------------------------------
 GUNICORN=(gunicorn --chdir "$HERE" --graceful-timeout 5 --timeout 180)

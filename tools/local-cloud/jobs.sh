@@ -39,6 +39,10 @@ finish() {
         kill -TERM "$UP_PID" 2>/dev/null || true
         wait "$UP_PID" 2>/dev/null || true
     fi
+    if [ -n "$CLOUD" ] && [ "$status" != 0 ]; then
+        echo "--- last lines of the cloud's logs ($CLOUD) ---"
+        tail -n 25 "$CLOUD"/*.log 2>/dev/null || true
+    fi
     [ -z "$CLOUD" ] || bash "$HERE/run.sh" stop "$CLOUD" || status=1
     rm -f "$UP_LOG"
     echo "cloud jobs: exit status $status after $((SECONDS - started))s"
