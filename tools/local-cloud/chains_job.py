@@ -49,6 +49,14 @@ command as a subprocess:
   volume not found, "Nothing to delete.", plain-text ``--help``. These
   print what the user sees (``$ openstack ...`` and its output).
 
+The chain cap under random use: a volume type whose extra specs cap chains
+at depth 3 (``cinder_backup_ext:max_chain_depth``, action ``full``), four
+volumes of it and 100 backups made through openstacksdk, four volumes at a
+time, each incremental (80 %) or full at random, about one in seven reset
+to ``error`` by the admin afterwards (a failed backup: Cinder then picks
+an older parent); no backup is more than 3 links from its full backup, and
+some are exactly 3. ``CBE_CAP_SEED`` repeats a run (the seed is printed).
+
 Then openstacksdk's project cleanup (``openstack project cleanup``) on two
 projects whose chains have the same drifted ``num_dependent_backups`` (the
 full backup's counter set to 0 in the database while it has a live
@@ -64,6 +72,7 @@ import datetime
 import hashlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -649,6 +658,94 @@ def check_usability(cli, other_volume):
         '--group volume: %s' % ', '.join(in_volume)
 
 
+# --- the chain cap under random use ---------------------------------------
+
+CAP = 3
+CAP_VOLUMES = 4
+CAP_CREATES = 100
+
+
+def make_capped_volumes(clouds_yaml):
+    """A volume type capping chains at CAP (extra specs), and its volumes."""
+    admin = Waiter(clouds_yaml, 'cbe-admin')
+    admin.conn.block_storage.create_type(
+        name='cbe-capped', extra_specs={
+            'cinder_backup_ext:max_chain_depth': str(CAP),
+            'cinder_backup_ext:chain_cap_action': 'full'})
+    member = Waiter(clouds_yaml, 'cbe-member')
+    volumes = []
+    for number in range(CAP_VOLUMES):
+        volume = member.conn.block_storage.create_volume(
+            size=1, name='capped-%d' % number, volume_type='cbe-capped')
+        volumes.append(volume.id)
+    for volume_id in volumes:
+        member.volume_available(volume_id)
+    return volumes
+
+
+def random_creates(clouds_yaml, volume_id, count, seed):
+    """``count`` backups of a volume, each incremental or full at random.
+
+    Some are made "failed" afterwards (reset to error by the admin), which
+    changes the parent Cinder picks next. Returns (made, failed).
+    """
+    rng = random.Random(seed)
+    member = Waiter(clouds_yaml, 'cbe-member')
+    admin = Waiter(clouds_yaml, 'cbe-admin')
+    made, failed = [], []
+    for number in range(count):
+        backup = member.conn.block_storage.create_backup(
+            volume_id=volume_id, name='capped-%s' % number,
+            is_incremental=rng.random() < 0.8)
+        member.backup_available(backup.id)
+        made.append(backup.id)
+        if rng.random() < 0.15:
+            admin.conn.block_storage.reset_backup(backup.id, 'error')
+            failed.append(backup.id)
+    return made, failed
+
+
+def depths(db, ids):
+    """Each backup's number of links up to its full backup, over the rows."""
+    with db.cursor() as cur:
+        cur.execute('SELECT id, parent_id FROM backups WHERE deleted = 0')
+        parent = dict(cur.fetchall())
+    result = {}
+    for backup_id in ids:
+        depth, at = 0, backup_id
+        while parent.get(at) is not None:
+            depth, at = depth + 1, parent[at]
+            expect(depth <= len(parent), 'a cycle above %s' % backup_id)
+        result[backup_id] = depth
+    return result
+
+
+def check_cap_holds(clouds_yaml, db, seed):
+    volumes = make_capped_volumes(clouds_yaml)
+    per_volume = CAP_CREATES // CAP_VOLUMES
+    with concurrent.futures.ThreadPoolExecutor(CAP_VOLUMES) as pool:
+        runs = [pool.submit(random_creates, clouds_yaml, volume_id,
+                            per_volume, seed + number)
+                for number, volume_id in enumerate(volumes)]
+        results = [run.result() for run in runs]
+    made = [b for run_made, _failed in results for b in run_made]
+    failed = sum(len(run_failed) for _made, run_failed in results)
+    found = depths(db, made)
+    deepest = max(found.values())
+    histogram = {d: list(found.values()).count(d)
+                 for d in sorted(set(found.values()))}
+    expect(len(made) == CAP_CREATES and deepest <= CAP,
+           '%d backups, deepest %d > cap %d: %s' % (
+               len(made), deepest, CAP, histogram))
+    # A cap never reached proves nothing.
+    expect(histogram.get(CAP, 0) > 0,
+           'no backup reached depth %d: %s' % (CAP, histogram))
+    return ('%d creates on %d volumes of a type capped at depth %d (seed '
+            '%d, %d made failed): depths %s; deepest %d' % (
+                len(made), len(volumes), CAP, seed, failed, histogram,
+                deepest))
+
+
 # --- project cleanup: stock cinder-api vs ours -----------------------------
 
 def start_stock_api(cloud, port):
@@ -808,8 +905,10 @@ def run_checks(cloud, checks, env):
     log('--- on the local cloud in %s' % cloud_dir)
     clouds_yaml = os.path.join(cloud_dir, 'clouds.yaml')
     cli = CLI(clouds_yaml)
-    # Cinder's default quota is 10 backups a project; the member makes 29.
-    cli.ok('cbe-admin', 'quota', 'set', '--backups', '40', 'cbe-demo')
+    # Cinder's default quota is 10 backups a project; the member makes 29,
+    # and the cap check 100 more on 4 more volumes.
+    cli.ok('cbe-admin', 'quota', 'set', '--backups', '200', '--volumes', '20',
+           '--backup-gigabytes', '2000', 'cbe-demo')
 
     # Projects A and B, the stock API, then every backup, volumes in
     # parallel (the chain of one volume is made one backup at a time).
@@ -902,6 +1001,9 @@ def run_checks(cloud, checks, env):
                      check_cleanup, db, 'plugin API, project B',
                      projects['cbe-cleanup-b'], results['cbe-cleanup-b'],
                      chain_b, False)
+        checks.check('the chain cap holds under random creates and failed '
+                     'backups', check_cap_holds, clouds_yaml, db,
+                     int(env.get('CBE_CAP_SEED', random.randrange(10000))))
     finally:
         cleanup_pool.shutdown(wait=False, cancel_futures=True)
         db.close()
