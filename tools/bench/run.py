@@ -22,7 +22,9 @@ Cinder's schema is built by Cinder's migrations in a scratch database and
 filled with backup chains of mixed depth (a fraction soft-deleted); two of
 Cinder's real v3 WSGI apps are built from Cinder's api-paste.ini, one stock
 and one with the plugin in ``osapi_volume_extension``, and requests
-alternate between them, without and then with this package's index. Then
+alternate between them, without and then with this package's index;
+with the index, also an incremental POST /backups and a restore (the
+chain cap's and the restore check's one statement each). Then
 the count query alone runs on a larger table, with and without the index,
 and the index is built while a writer inserts rows.
 
@@ -192,6 +194,116 @@ def _timed_requests(apps, paths, requests, counter, collect_every=25):
     finally:
         gc.enable()
     return latencies, statements
+
+
+def _write_setup(engine):
+    """What a POST /backups and a restore need.
+
+    Two available volumes, the first with a chain of three available
+    backups, and a cinder-backup service that is up.
+    """
+    import datetime
+
+    from cinder import context
+    from cinder import objects
+    from cinder.volume import volume_types
+    from tests.functional import databases
+    ctxt = context.get_admin_context()
+    type_id = volume_types.get_default_volume_type(ctxt)['id']
+    volumes = []
+    for name in ('chain', 'target'):
+        volume = objects.Volume(
+            ctxt, size=1, status='available', attach_status='detached',
+            host='bench@file#file', availability_zone='nova',
+            project_id=PROJECT, user_id=USER, volume_type_id=type_id,
+            display_name='bench-%s' % name)
+        volume.create()
+        volumes.append(volume.id)
+    now = datetime.datetime.utcnow() - datetime.timedelta(hours=1)
+    chain = [str(uuid.uuid4()) for _ in range(3)]
+    databases.insert(engine, [dict(
+        id=backup_id, volume_id=volumes[0],
+        parent_id=chain[number - 1] if number else None, deleted=False,
+        status='available', num_dependent_backups=int(number < 2),
+        project_id=PROJECT, user_id=USER, availability_zone='nova', size=1,
+        object_count=4, container='backups', fail_reason=None,
+        service='cinder.backup.drivers.posix.PosixBackupDriver',
+        host='bench', display_name='bench-%d' % number,
+        created_at=now + datetime.timedelta(minutes=number),
+        data_timestamp=now + datetime.timedelta(minutes=number))
+        for number, backup_id in enumerate(chain)])
+    service = objects.Service(ctxt, host='bench', binary='cinder-backup',
+                              topic='cinder-backup', availability_zone='nova',
+                              report_count=0, disabled=False)
+    service.create()
+    return volumes, chain[-1], service
+
+
+def _timed_writes(engine, apps, counter, requests):
+    """POST /backups and POST /backups/{id}/restore, stock vs plugin.
+
+    Interleaved; an incremental backup of the chain's volume, and a
+    restore of its newest backup; Cinder's answer is 202 to each.
+
+    Cinder casts each to the backup service (over oslo.messaging's fake
+    transport here: nothing runs it), so the rows are put back untimed
+    before every request: the volume available again, the backup no longer
+    restoring.
+    """
+    from oslo_config import cfg
+    import sqlalchemy as sa
+    import webob
+    # The bench's project makes more backups than Cinder's default quota
+    # (its migrations store the defaults as the "default" quota class).
+    cfg.CONF.set_override('use_default_quota_class', False)
+    cfg.CONF.set_override('quota_backups', -1)
+    cfg.CONF.set_override('quota_backup_gigabytes', -1)
+    volumes, leaf, service = _write_setup(engine)
+    calls = {
+        'POST /backups': (
+            '/v3/%s/backups' % PROJECT,
+            {'backup': {'volume_id': volumes[0], 'incremental': True,
+                        'name': 'bench'}}),
+        'POST .../restore': (
+            '/v3/%s/backups/%s/restore' % (PROJECT, leaf),
+            {'restore': {'volume_id': volumes[1]}}),
+    }
+    reset = sa.text("UPDATE volumes SET status = 'available' "
+                    "WHERE id IN (:a, :b)")
+    reset_backup = sa.text("UPDATE backups SET status = 'available', "
+                           "restore_volume_id = NULL WHERE id = :id")
+    headers = {'X-Auth-Token': '%s:%s' % (USER, PROJECT),
+               'OpenStack-API-Version': 'volume 3.0',
+               'Content-Type': 'application/json'}
+
+    def call(name, path, body):
+        with engine.begin() as conn:
+            conn.execute(reset, {'a': volumes[0], 'b': volumes[1]})
+            conn.execute(reset_backup, {'id': leaf})
+        request = webob.Request.blank(path, headers=headers, method='POST',
+                                      body=json.dumps(body).encode())
+        counter[:] = []
+        started = time.perf_counter()
+        response = request.get_response(apps[name])
+        elapsed = time.perf_counter() - started
+        assert response.status_int == 202, (path, response.body[:300])
+        return elapsed, len(counter)
+
+    results = {}
+    for label, (path, body) in calls.items():
+        latencies = {name: [] for name in apps}
+        statements = {name: [] for name in apps}
+        for i in range(requests + 2):
+            if i % 10 == 0:  # the service's heartbeat: it stays "up"
+                service.report_count += 1
+                service.save()
+            for name in (list(apps) if i % 2 else list(apps)[::-1]):
+                elapsed, count = call(name, path, body)
+                if i >= 2:  # two warm-up rounds
+                    latencies[name].append(elapsed)
+                    statements[name].append(count)
+        results[label] = (latencies, statements)
+    return results
 
 
 def _without_index(conn, sql):
@@ -405,6 +517,18 @@ def worker(args):
         if indexed:
             result['stages'] = _show_stages(engine, rng.choice(live),
                                             args.requests * 50)
+            for label, (latencies, statements) in _timed_writes(
+                    engine, apps, counter, args.requests * 2).items():
+                entry = result['api']['%s, index' % label] = {
+                    name: {'median': statistics.median(values),
+                           'p95': percentile(values, 0.95),
+                           'statements': statistics.median(
+                               statements[name])}
+                    for name, values in latencies.items()}
+                pairs = list(zip(latencies['stock'], latencies['plugin']))
+                entry['pairs'] = len(pairs)
+                entry['ratio'] = bootstrap(pairs, ratio_of_medians)
+                entry['delta'] = bootstrap(pairs, delta_of_medians)
         if indexed and args.page_sizes:
             result['pages'] = {}
             for size in args.page_sizes:
