@@ -270,14 +270,23 @@ def unbounded_recursion(conn):
     after ``cte_max_recursion_depth`` (also 1000). The walks here end by
     themselves (``UNION`` drops a row met twice), so the session's limit
     is lifted. Cinder runs no recursive CTE, for which the limit would
-    matter, on the pooled connection afterwards.
+    matter, on the pooled connection afterwards. A session variable lasts
+    as long as the database connection, so it is set once per connection
+    of the pool (remembered in its ``info``), not once per request.
     """
     if conn.dialect.name not in ('mysql', 'mariadb'):
+        return
+    info = conn.connection.info
+    if info.get(_UNBOUNDED):
         return
     name = ('max_recursive_iterations'
             if getattr(conn.dialect, 'is_mariadb', False)
             else 'cte_max_recursion_depth')
     conn.execute(sa.text('SET SESSION %s = 4294967295' % name))
+    info[_UNBOUNDED] = True
+
+
+_UNBOUNDED = 'cinder_backup_ext.unbounded_recursion'
 
 
 def read_chain(conn, backup_id):

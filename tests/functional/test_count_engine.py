@@ -35,6 +35,7 @@ from cinder_backup_ext.db import migration
 from cinder_backup_ext.db import tables
 from cinder_backup_ext import opts
 from tests.functional import databases
+from tools import testbed
 
 
 class _CountEngineTests(object):
@@ -46,8 +47,8 @@ class _CountEngineTests(object):
         self.conf = self.useFixture(config_fixture.Config(cfg.CONF))
         opts.register_opts(cfg.CONF)
         self.patch_cinder_engine(self.engine)
-        rows, self.children = databases.chain_rows(400, seed=7)
-        databases.insert(self.engine, rows)
+        rows, self.children = testbed.chain_rows(400, seed=7)
+        testbed.insert(self.engine, rows)
         migration.upgrade(self.engine)
         self.parents = sorted(self.children)[:60]
 
@@ -119,7 +120,7 @@ class _CountEngineTests(object):
                 for i in odd]
         rows += [dict(row, id='child-%d' % n, parent_id=row['id'])
                  for n, row in enumerate(rows)]
-        databases.insert(self.engine, rows)
+        testbed.insert(self.engine, rows)
         self.assertEqual({i: 1 for i in odd},
                          dependents.count_children(odd))
         self.assertEqual(dict({i: 1 for i in odd[:2]},

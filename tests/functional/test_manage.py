@@ -25,6 +25,7 @@ from cinder_backup_ext.db import migration
 from cinder_backup_ext.db import parent_index
 from cinder_backup_ext.db import tables
 from tests.functional import databases
+from tools import testbed
 
 MANAGE = [sys.executable, '-m', 'cinder_backup_ext.cmd.manage']
 STATUS = [sys.executable, '-m', 'cinder_backup_ext.cmd.status']
@@ -133,8 +134,8 @@ class ManageTests(_Commands):
         self.assertFailsInOneLine(result, 'nonexistent')
 
     def test_check_dependents_finds_and_fixes_one_row(self):
-        rows, children = databases.chain_rows(500)
-        databases.insert(self.engine, rows)
+        rows, children = testbed.chain_rows(500)
+        testbed.insert(self.engine, rows)
         victim = sorted(children)[7]
         backups = tables.BACKUPS
         url = self.url()

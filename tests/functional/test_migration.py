@@ -19,6 +19,7 @@ from cinder_backup_ext.db import dependents
 from cinder_backup_ext.db import migration
 from cinder_backup_ext.db import parent_index
 from tests.functional import databases
+from tools import testbed
 
 
 def explain(conn, statement):
@@ -94,8 +95,8 @@ class MigrationTests(object):
         self.assertEqual('future_cinder_parent_idx', self.index_name())
 
     def test_count_query_uses_the_index(self):
-        rows, children = databases.chain_rows(20000)
-        databases.insert(self.engine, rows)
+        rows, children = testbed.chain_rows(20000)
+        testbed.insert(self.engine, rows)
         migration.upgrade(self.engine)
         ids = sorted(children)[:50]
         with self.engine.begin() as conn:

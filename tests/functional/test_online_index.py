@@ -28,6 +28,7 @@ from cinder_backup_ext.db import migration
 from cinder_backup_ext.db import parent_index
 from cinder_backup_ext.db import tables
 from tests.functional import databases
+from tools import testbed
 
 ROWS = 200000
 
@@ -60,9 +61,9 @@ class OnlineBuildTests(object):
         return window
 
     def test_inserts_go_on_during_the_build(self):
-        databases.fill(self.engine, ROWS)
+        testbed.fill(self.engine, ROWS)
         window = self._time_the_build_statement()
-        writer = databases.Writer(self.engine)
+        writer = testbed.Writer(self.engine)
         writer.start()
         time.sleep(0.5)  # the writer's steady state, before the build
         migration.upgrade(self.engine)
@@ -111,7 +112,7 @@ class ConcurrentBuildTests(object):
                 "AND wait_event_type = 'Lock'")).scalar()
 
     def test_inserts_pass_a_build_in_progress(self):
-        databases.fill(self.engine, 1000)
+        testbed.fill(self.engine, 1000)
         holder = self.engine.connect()
         self.addCleanup(holder.close)
         open_transaction = holder.begin()
@@ -157,7 +158,7 @@ class ConcurrentBuildTests(object):
 class InterruptedBuildTests(object):
 
     def test_invalid_index_is_rebuilt(self):
-        databases.fill(self.engine, 20000)
+        testbed.fill(self.engine, 20000)
         # A concurrent build that fails half-way leaves an INVALID index
         # under our name; here the failure is a division by zero.
         with self.engine.connect() as conn:

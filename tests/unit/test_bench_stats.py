@@ -17,7 +17,7 @@ import random
 import testtools
 
 from tools.bench import load
-from tools.bench import run
+from tools import testbed
 
 
 class BootstrapTests(testtools.TestCase):
@@ -26,7 +26,7 @@ class BootstrapTests(testtools.TestCase):
         rng = random.Random(3)
         pairs = [(a, a * 1.1) for a in (rng.uniform(9, 11)
                                         for _ in range(200))]
-        value, low, high = run.bootstrap(pairs, run.ratio_of_medians)
+        value, low, high = testbed.bootstrap(pairs, testbed.ratio_of_medians)
         self.assertLessEqual(low, value)
         self.assertLessEqual(value, high)
         self.assertLess(low, 1.1 + 1e-9)
@@ -36,20 +36,21 @@ class BootstrapTests(testtools.TestCase):
         # Drift both members of every pair see alike leaves no width.
         pairs = [(t, t + 1.0) for t in range(1, 100)]
         self.assertEqual((1.0, 1.0, 1.0),
-                         run.bootstrap(pairs, run.delta_of_medians))
+                         testbed.bootstrap(pairs, testbed.delta_of_medians))
 
     def test_noise_widens_the_interval(self):
         rng = random.Random(5)
         quiet = [(10.0, 10.0 + rng.gauss(0, 0.1)) for _ in range(100)]
         noisy = [(10.0, 10.0 + rng.gauss(0, 2)) for _ in range(100)]
         width = [high - low for _v, low, high in (
-            run.bootstrap(p, run.delta_of_medians) for p in (quiet, noisy))]
+            testbed.bootstrap(p, testbed.delta_of_medians)
+            for p in (quiet, noisy))]
         self.assertLess(width[0] * 5, width[1])
 
     def test_deterministic(self):
         pairs = [(1, 2), (2, 3), (3, 5)]
-        self.assertEqual(run.bootstrap(pairs, run.ratio_of_medians),
-                         run.bootstrap(pairs, run.ratio_of_medians))
+        self.assertEqual(testbed.bootstrap(pairs, testbed.ratio_of_medians),
+                         testbed.bootstrap(pairs, testbed.ratio_of_medians))
 
 
 class CheckerTests(testtools.TestCase):

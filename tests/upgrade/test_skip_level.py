@@ -56,6 +56,7 @@ from cinder_backup_ext.db import migration
 from cinder_backup_ext.db import parent_index
 from tests.functional import databases
 from tests.functional import test_migration
+from tools import testbed
 
 VENVS_VARIABLE = 'CBE_UPGRADE_VENVS'
 OLD, MIDDLE = '24.5.0', '26.3.0'  # 2024.1, 2025.1; this env is 28.0.0
@@ -154,12 +155,12 @@ def backup_rows():
             'deleted': deleted, 'status': status,
             'num_dependent_backups': counter})
     # More chains of depth 1-4 with right counters, some soft-deleted.
-    more, _ = databases.chain_rows(150, seed=2024, max_depth=4)
+    more, _ = testbed.chain_rows(150, seed=2024, max_depth=4)
     ours = [_complete(r, PROJECT, n)
             for n, r in enumerate(skeletons + more)]
     # A larger table behind them, in another project: with a few hundred
     # rows a planner may rightly prefer a scan to any index.
-    other, _ = databases.chain_rows(20000, seed=2025, max_depth=4)
+    other, _ = testbed.chain_rows(20000, seed=2025, max_depth=4)
     theirs = [_complete(r, OTHER_PROJECT, len(ours) + n)
               for n, r in enumerate(other)]
     return ours, theirs
@@ -539,7 +540,7 @@ class SkipLevelUpgrade(object):
                  ['/backups/%s' % i for i in deleted])
         output = os.path.join(self.tmp, 'api-%s.json' % self.id())
         result = subprocess.run(
-            [sys.executable, '-m', 'tests.functional.cinder_wsgi',
+            [sys.executable, '-m', 'tools.cinder_app',
              '--config-file', self.config, '--project', PROJECT,
              '--user', USER, '--stock', '--output', output] + paths,
             cwd=TOP, capture_output=True, text=True,

@@ -21,7 +21,7 @@ package's index; one volume holds ``--backups`` backups as ONE chain (a
 full and N-1 incrementals, depth N-1), another the same number as chains
 of ``--chain-length`` (10), and ``--other-rows`` backups of other volumes
 surround them. Cinder's real v3 WSGI app (api-paste.ini, the plugin in
-``osapi_volume_extension``; ``tests/functional/cinder_wsgi.py``) serves,
+``osapi_volume_extension``; ``tools/cinder_app.py``) serves,
 in process:
 
 - ``GET /os-backup-chains/{leaf}``: show, the chain of the newest backup;
@@ -47,7 +47,7 @@ import tempfile
 import time
 import uuid
 
-from tools.bench import run
+from tools import testbed
 
 ADMIN_URLS = {
     'mysql': 'mysql+pymysql://openstack_citest:openstack_citest@'
@@ -135,8 +135,7 @@ def layout_rows(volume_id, count, chain_length, start, first_number):
 
 def other_rows(count, seed, start):
     """Backups of other volumes and projects (the tests' mixed chains)."""
-    from tests.functional import databases
-    rows, _children = databases.chain_rows(count, seed=seed)
+    rows, _children = testbed.chain_rows(count, seed=seed)
     for number, row in enumerate(rows):
         row.update(project_id=uuid.UUID(int=number % 7).hex,
                    user_id=USER, host='bench', availability_zone='nova',
@@ -204,8 +203,8 @@ def worker(args):
 
 
 def _run(args, url, tmp):
-    from tests.functional import cinder_wsgi
-    cinder_wsgi.configure(connection=url, state_path=tmp)
+    from tools import cinder_app
+    cinder_app.configure(connection=url, state_path=tmp)
     from oslo_config import cfg
     from sqlalchemy import event
     # Cinder's list filters (volume_id on /backups/detail), as installed.
@@ -216,7 +215,6 @@ def _run(args, url, tmp):
 
     from cinder_backup_ext import compat
     from cinder_backup_ext.db import migration
-    from tests.functional import databases
 
     engine = compat.get_engine()
     compat.db_sync(engine)
@@ -234,10 +232,10 @@ def _run(args, url, tmp):
                            len(rows))
         layouts[label] = (volume_id, mine)
         rows += mine
-    databases.insert(engine, rows)
-    run.analyze(engine)
-    apps = {name: cinder_wsgi.load_app(extensions)
-            for name, extensions in cinder_wsgi.EXTENSIONS.items()}
+    testbed.insert(engine, rows)
+    testbed.analyze(engine)
+    apps = {name: cinder_app.load_app(extensions)
+            for name, extensions in cinder_app.EXTENSIONS.items()}
 
     counter = []
     event.listen(engine, 'before_cursor_execute',

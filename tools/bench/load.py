@@ -56,7 +56,7 @@ import threading
 import time
 import uuid
 
-from tools.bench import run as bench
+from tools import testbed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOCAL_CLOUD = os.path.join(os.path.dirname(HERE), 'local-cloud')
@@ -78,18 +78,17 @@ def post_worker_init(worker):
 
 def prepare(engine_name, rows, seed):
     """In a process of its own: schema, rows and index; print the ids."""
-    from tests.functional import cinder_wsgi
+    from tools import cinder_app
     with tempfile.TemporaryDirectory(prefix='cbe-load-prep-') as state:
-        url = bench._scratch_database(engine_name, DATABASE, state)
-        cinder_wsgi.configure(connection=url, state_path=state)
+        url = testbed.scratch_database(engine_name, DATABASE, state)
+        cinder_app.configure(connection=url, state_path=state)
         from cinder_backup_ext import compat
         from cinder_backup_ext.db import migration
-        from tests.functional import databases
         engine = compat.get_engine()
         compat.db_sync(engine)
-        databases.insert(engine, bench._backup_rows(rows, seed))
+        testbed.insert(engine, testbed.backup_rows(rows, seed))
         migration.upgrade(engine)
-        bench.analyze(engine)
+        testbed.analyze(engine)
         engine.dispose()
     print(json.dumps({'url': url}))
 
@@ -100,7 +99,7 @@ def _row(backup_id, parent_id, volume_id, number):
     return dict(
         id=backup_id, parent_id=parent_id, volume_id=volume_id,
         deleted=False, status='available', num_dependent_backups=0,
-        project_id=bench.PROJECT, user_id=bench.USER,
+        project_id=testbed.PROJECT, user_id=testbed.USER,
         availability_zone='nova', size=1, object_count=4,
         container='backups',
         service='cinder.backup.drivers.posix.PosixBackupDriver',
@@ -212,8 +211,8 @@ class Shared(object):
 def _get(port, path):
     conn = http.client.HTTPConnection('127.0.0.1', port, timeout=300)
     try:
-        conn.request('GET', '/v3/%s%s' % (bench.PROJECT, path), headers={
-            'X-Auth-Token': '%s:%s' % (bench.USER, bench.PROJECT),
+        conn.request('GET', '/v3/%s%s' % (testbed.PROJECT, path), headers={
+            'X-Auth-Token': '%s:%s' % (testbed.USER, testbed.PROJECT),
             'OpenStack-API-Version': 'volume 3.0',
             'Accept': 'application/json'})
         response = conn.getresponse()
@@ -428,7 +427,7 @@ def run_engine(args, engine_name, tmp):
                                       args.page, args.mix)
                 rounds.append(got)
             result['levels'][clients] = _summary(rounds)
-            result['load_average'].append(bench.load_average())
+            result['load_average'].append(testbed.load_average())
             print('  %s, %d clients: done' % (engine_name, clients),
                   file=sys.stderr, flush=True)
         wrong = check(engine, shared, shared.checks)
@@ -444,7 +443,7 @@ def run_engine(args, engine_name, tmp):
         for server in servers.values():
             server.stop()
         engine.dispose()
-        bench._drop_databases(engine_name, (DATABASE,))
+        testbed.drop_databases(engine_name, (DATABASE,))
 
 
 def _summary(rounds):
@@ -461,9 +460,9 @@ def _summary(rounds):
                 status[code] = status.get(code, 0) + n
         summary[name] = {
             'throughput': requests / elapsed, 'requests': requests,
-            'p50': bench.percentile(latencies, 0.5) if latencies else None,
-            'p99': bench.percentile(latencies, 0.99) if latencies else None,
-            'show_p50': bench.percentile(shows, 0.5) if shows else None,
+            'p50': testbed.percentile(latencies, 0.5) if latencies else None,
+            'p99': testbed.percentile(latencies, 0.99) if latencies else None,
+            'show_p50': testbed.percentile(shows, 0.5) if shows else None,
             'status': {str(k): v for k, v in status.items()},
             '5xx': sum(n for code, n in status.items() if code >= 500),
             'errors': [e for r in rounds for e in r[name]['errors']][:5],
@@ -474,7 +473,7 @@ def _summary(rounds):
     pairs = [(r['stock']['requests'] / r['stock']['elapsed'],
               r['plugin']['requests'] / r['plugin']['elapsed'])
              for r in rounds]
-    summary['ratio'] = bench.bootstrap(
+    summary['ratio'] = testbed.bootstrap(
         pairs, lambda p: (statistics.mean(b for _a, b in p)
                           / statistics.mean(a for a, _b in p)))
     return summary

@@ -45,97 +45,10 @@ import tempfile
 import time
 import uuid
 
-URLS = {
-    'sqlite': None,  # a file in a temporary directory
-    'mysql': 'mysql+pymysql://openstack_citest:openstack_citest@'
-             '127.0.0.1/%s',
-    'postgresql': 'postgresql+psycopg2://openstack_citest:openstack_citest'
-                  '@127.0.0.1/%s',
-}
-PROJECT = 'b3c1e5a0c0de4c1e9b1a6c0ffee00001'
-USER = 'b3c1e5a0c0de4c1e9b1a6c0ffee00002'
-
-
-def bootstrap(pairs, statistic, runs=2000, seed=1, level=0.95):
-    """``statistic`` of interleaved (a, b) pairs, with a bootstrap interval.
-
-    The pairs are resampled whole, so that drift of a noisy machine, which
-    both members of a pair see alike, stays inside each pair. Returns
-    (value, low, high).
-    """
-    pairs = list(pairs)
-    rng = random.Random(seed)
-    draws = sorted(
-        statistic([pairs[rng.randrange(len(pairs))] for _ in pairs])
-        for _ in range(runs))
-    tail = (1 - level) / 2
-    return (statistic(pairs), draws[int(tail * (runs - 1))],
-            draws[int(round((1 - tail) * (runs - 1)))])
-
-
-def ratio_of_medians(pairs):
-    """median(b) / median(a) of (a, b) pairs: plugin/stock, index/none."""
-    return (statistics.median(b for _a, b in pairs)
-            / statistics.median(a for a, _b in pairs))
-
-
-def delta_of_medians(pairs):
-    return (statistics.median(b for _a, b in pairs)
-            - statistics.median(a for a, _b in pairs))
-
-
-def load_average():
-    """The 1-minute load average, printed with results taken under load."""
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return None
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered)
-                                                               - 1))))]
+from tools import testbed
 
 
 # --- one engine, in its own process ---------------------------------------
-
-def _scratch_database(engine_name, name, tmp):
-    import sqlalchemy as sa
-    if engine_name == 'sqlite':
-        return 'sqlite:///%s' % os.path.join(tmp, name + '.db')
-    url = URLS[engine_name] % name
-    admin = sa.create_engine(URLS[engine_name] % (
-        'postgres' if engine_name == 'postgresql' else ''),
-        isolation_level='AUTOCOMMIT')
-    with admin.connect() as conn:
-        conn.execute(sa.text('DROP DATABASE IF EXISTS %s' % name))
-        conn.execute(sa.text('CREATE DATABASE %s' % name))
-    admin.dispose()
-    return url
-
-
-def _backup_rows(count, seed):
-    """The tests' backup chains, with what Cinder's API needs to list them.
-
-    ``tests.functional.databases`` is imported here, not at the top: it
-    loads Cinder's modules, which must wait for the configuration.
-    """
-    import datetime
-
-    from tests.functional import databases
-    rows, _children = databases.chain_rows(count, seed=seed)
-    now = datetime.datetime(2026, 11, 1)
-    for number, row in enumerate(rows):
-        row.update(
-            project_id=PROJECT, user_id=USER, availability_zone='nova',
-            size=1, object_count=4, container='backups',
-            service='cinder.backup.drivers.posix.PosixBackupDriver',
-            host='bench', created_at=now + datetime.timedelta(seconds=number),
-            data_timestamp=now, fail_reason=None,
-            display_name='b%d' % number)
-    return rows
-
 
 def _apps(paste_ini):
     """Cinder's real v3 app, stock and with the plugin, from api-paste.ini."""
@@ -163,7 +76,7 @@ def _timed_requests(apps, paths, requests, counter, collect_every=25):
     on every request.
     """
     import webob
-    headers = {'X-Auth-Token': '%s:%s' % (USER, PROJECT),
+    headers = {'X-Auth-Token': '%s:%s' % (testbed.USER, testbed.PROJECT),
                'OpenStack-API-Version': 'volume 3.0'}
     latencies = {name: [] for name in apps}
     statements = {name: [] for name in apps}
@@ -207,7 +120,6 @@ def _write_setup(engine):
     from cinder import context
     from cinder import objects
     from cinder.volume import volume_types
-    from tests.functional import databases
     ctxt = context.get_admin_context()
     type_id = volume_types.get_default_volume_type(ctxt)['id']
     volumes = []
@@ -215,17 +127,19 @@ def _write_setup(engine):
         volume = objects.Volume(
             ctxt, size=1, status='available', attach_status='detached',
             host='bench@file#file', availability_zone='nova',
-            project_id=PROJECT, user_id=USER, volume_type_id=type_id,
+            project_id=testbed.PROJECT, user_id=testbed.USER,
+            volume_type_id=type_id,
             display_name='bench-%s' % name)
         volume.create()
         volumes.append(volume.id)
     now = datetime.datetime.utcnow() - datetime.timedelta(hours=1)
     chain = [str(uuid.uuid4()) for _ in range(3)]
-    databases.insert(engine, [dict(
+    testbed.insert(engine, [dict(
         id=backup_id, volume_id=volumes[0],
         parent_id=chain[number - 1] if number else None, deleted=False,
         status='available', num_dependent_backups=int(number < 2),
-        project_id=PROJECT, user_id=USER, availability_zone='nova', size=1,
+        project_id=testbed.PROJECT, user_id=testbed.USER,
+        availability_zone='nova', size=1,
         object_count=4, container='backups', fail_reason=None,
         service='cinder.backup.drivers.posix.PosixBackupDriver',
         host='bench', display_name='bench-%d' % number,
@@ -261,18 +175,18 @@ def _timed_writes(engine, apps, counter, requests):
     volumes, leaf, service = _write_setup(engine)
     calls = {
         'POST /backups': (
-            '/v3/%s/backups' % PROJECT,
+            '/v3/%s/backups' % testbed.PROJECT,
             {'backup': {'volume_id': volumes[0], 'incremental': True,
                         'name': 'bench'}}),
         'POST .../restore': (
-            '/v3/%s/backups/%s/restore' % (PROJECT, leaf),
+            '/v3/%s/backups/%s/restore' % (testbed.PROJECT, leaf),
             {'restore': {'volume_id': volumes[1]}}),
     }
     reset = sa.text("UPDATE volumes SET status = 'available' "
                     "WHERE id IN (:a, :b)")
     reset_backup = sa.text("UPDATE backups SET status = 'available', "
                            "restore_volume_id = NULL WHERE id = :id")
-    headers = {'X-Auth-Token': '%s:%s' % (USER, PROJECT),
+    headers = {'X-Auth-Token': '%s:%s' % (testbed.USER, testbed.PROJECT),
                'OpenStack-API-Version': 'volume 3.0',
                'Content-Type': 'application/json'}
 
@@ -287,6 +201,8 @@ def _timed_writes(engine, apps, counter, requests):
         response = request.get_response(apps[name])
         elapsed = time.perf_counter() - started
         assert response.status_int == 202, (path, response.body[:300])
+        if os.environ.get('CBE_BENCH_SHOW_SQL'):
+            print(name, path, *counter, sep='\n  ', file=sys.stderr)
         return elapsed, len(counter)
 
     results = {}
@@ -383,12 +299,12 @@ def _show_stages(engine, backup_id, runs):
     from cinder_backup_ext.db import dependents
     from cinder_backup_ext import policies
 
-    ctxt = context.RequestContext(USER, PROJECT, is_admin=True)
+    ctxt = context.RequestContext(testbed.USER, testbed.PROJECT, is_admin=True)
     query = dependents.statement([backup_id], engine.dialect.name)
 
     def policy():
         compat.authorize(ctxt, policies.list_rules(), policies.SHOW_FLAGS,
-                         {'project_id': PROJECT})
+                         {'project_id': testbed.PROJECT})
 
     counts = count_engine.engine()
 
@@ -419,22 +335,6 @@ def _show_stages(engine, backup_id, runs):
     return stages
 
 
-def analyze(engine):
-    """The table as autovacuum and fresh statistics leave it in use.
-
-    On PostgreSQL that is ``VACUUM ANALYZE``: a table just filled has no
-    page marked all-visible, so every index scan also reads the heap, which
-    a table autovacuum has been through does not (the count of 1000 ids on
-    100,000 rows: 12.9 ms just filled, 2.3 ms vacuumed, an index-only scan).
-    """
-    import sqlalchemy as sa
-    with engine.connect() as conn:
-        conn = conn.execution_options(isolation_level='AUTOCOMMIT')
-        conn.execute(sa.text({'postgresql': 'VACUUM ANALYZE backups',
-                              'mysql': 'ANALYZE TABLE backups'}.get(
-                                  conn.dialect.name, 'ANALYZE')))
-
-
 def worker(args):
     # Cinder's configuration must be complete before its modules load.
     import cinder.tests.functional  # noqa: F401 (eventlet, objects)
@@ -447,7 +347,6 @@ def worker(args):
     from cinder_backup_ext import compat
     from cinder_backup_ext.db import count_engine
     from cinder_backup_ext.db import migration
-    from tests.functional import databases
 
     tmp = tempfile.mkdtemp(prefix='cbe-bench-')
     atexit.register(shutil.rmtree, tmp, ignore_errors=True)
@@ -456,8 +355,8 @@ def worker(args):
     names = ['cbe_bench_%s_%s' % (kind, uuid.uuid4().hex[:8])
              for kind in ('api', 'count')]
     if args.engine != 'sqlite':
-        atexit.register(_drop_databases, args.engine, names)
-    url = _scratch_database(args.engine, names[0], tmp)
+        atexit.register(testbed.drop_databases, args.engine, names)
+    url = testbed.scratch_database(args.engine, names[0], tmp)
     paste_ini = os.path.join(sys.prefix, 'etc', 'cinder', 'api-paste.ini')
     cfg.CONF([], project='cinder', default_config_files=[])
     cfg.CONF.set_override('connection', url, 'database')
@@ -472,9 +371,9 @@ def worker(args):
 
     engine = compat.get_engine()
     compat.db_sync(engine)
-    rows = _backup_rows(args.rows, args.seed)
-    databases.insert(engine, rows)
-    analyze(engine)
+    rows = testbed.backup_rows(args.rows, args.seed)
+    testbed.insert(engine, rows)
+    testbed.analyze(engine)
     apps = _apps(paste_ini)
 
     counter = []
@@ -489,12 +388,12 @@ def worker(args):
         event.listen(each, 'before_cursor_execute', seen)
     live = [r['id'] for r in rows if not r['deleted']]
     rng = random.Random(args.seed)
-    base = '/v3/%s/backups' % PROJECT
+    base = '/v3/%s/backups' % testbed.PROJECT
     result = {'engine': args.engine, 'rows': len(rows), 'api': {}}
     for indexed in (False, True):
         if indexed:
             migration.upgrade(engine)
-            analyze(engine)
+            testbed.analyze(engine)
         key = 'index' if indexed else 'no index'
         shows = ['%s/%s' % (base, rng.choice(live)) for _ in range(50)]
         for label, paths in (
@@ -507,13 +406,15 @@ def worker(args):
                     args.show_factor if label == 'show' else 1), counter)
             entry = result['api']['%s, %s' % (label, key)] = {
                 name: {'median': statistics.median(values),
-                       'p95': percentile(values, 0.95),
+                       'p95': testbed.percentile(values, 0.95),
                        'statements': statistics.median(statements[name])}
                 for name, values in latencies.items()}
             pairs = list(zip(latencies['stock'], latencies['plugin']))
             entry['pairs'] = len(pairs)
-            entry['ratio'] = bootstrap(pairs, ratio_of_medians)
-            entry['delta'] = bootstrap(pairs, delta_of_medians)
+            entry['ratio'] = testbed.bootstrap(pairs,
+                                               testbed.ratio_of_medians)
+            entry['delta'] = testbed.bootstrap(pairs,
+                                               testbed.delta_of_medians)
         if indexed:
             result['stages'] = _show_stages(engine, rng.choice(live),
                                             args.requests * 50)
@@ -521,14 +422,16 @@ def worker(args):
                     engine, apps, counter, args.requests * 2).items():
                 entry = result['api']['%s, index' % label] = {
                     name: {'median': statistics.median(values),
-                           'p95': percentile(values, 0.95),
+                           'p95': testbed.percentile(values, 0.95),
                            'statements': statistics.median(
                                statements[name])}
                     for name, values in latencies.items()}
                 pairs = list(zip(latencies['stock'], latencies['plugin']))
                 entry['pairs'] = len(pairs)
-                entry['ratio'] = bootstrap(pairs, ratio_of_medians)
-                entry['delta'] = bootstrap(pairs, delta_of_medians)
+                entry['ratio'] = testbed.bootstrap(
+                    pairs, testbed.ratio_of_medians)
+                entry['delta'] = testbed.bootstrap(
+                    pairs, testbed.delta_of_medians)
         if indexed and args.page_sizes:
             result['pages'] = {}
             for size in args.page_sizes:
@@ -540,19 +443,19 @@ def worker(args):
                     for name, values in latencies.items()}
 
     # The count query alone, and the index build, on a larger table.
-    count_url = _scratch_database(args.engine, names[1], tmp)
+    count_url = testbed.scratch_database(args.engine, names[1], tmp)
     import sqlalchemy as sa
     count_engine = sa.create_engine(count_url)
     compat.db_sync(count_engine)
     started = time.perf_counter()
     if args.engine == 'sqlite':
-        databases.insert(count_engine,
-                         _backup_rows(args.count_rows, args.seed + 1),
-                         chunk=20000)
+        testbed.insert(count_engine,
+                       testbed.backup_rows(args.count_rows, args.seed + 1),
+                       chunk=20000)
     else:
-        databases.fill(count_engine, args.count_rows)
+        testbed.fill(count_engine, args.count_rows)
     fill_time = time.perf_counter() - started
-    analyze(count_engine)
+    testbed.analyze(count_engine)
     with count_engine.connect() as conn:
         parents = [r[0] for r in conn.execute(sa.text(
             'SELECT parent_id FROM backups WHERE parent_id IS NOT NULL '
@@ -560,7 +463,7 @@ def worker(args):
     ids = sorted(set(parents))[:1000]
 
     # SQLite has no online build (and one writer at a time): no writer.
-    writer = databases.Writer(count_engine)
+    writer = testbed.Writer(count_engine)
     if args.engine != 'sqlite':
         writer.start()
         time.sleep(0.3)
@@ -570,13 +473,14 @@ def worker(args):
     if args.engine != 'sqlite':
         writer.stop.set()
         writer.join()
-    analyze(count_engine)
+    testbed.analyze(count_engine)
     pairs = _count_alone(count_engine, ids, args.count_runs)
     result['count'] = {
         'rows': args.count_rows, 'ids': len(ids), 'fill_s': fill_time,
         'without_s': statistics.median(a for a, _b in pairs),
         'with_s': statistics.median(b for _a, b in pairs),
-        'speedup': bootstrap([(b, a) for a, b in pairs], ratio_of_medians),
+        'speedup': testbed.bootstrap([(b, a) for a, b in pairs],
+                                     testbed.ratio_of_medians),
         'plan_without': _explain(count_engine, ids, indexed=False),
         'plan_with': _explain(count_engine, ids),
         'build_s': build,
@@ -585,22 +489,8 @@ def worker(args):
         'writer_errors': len(writer.errors)}
     count_engine.dispose()
     engine.dispose()
-    result['load_average'] = load_average()
+    result['testbed.load_average'] = testbed.load_average()
     print(json.dumps(result))
-
-
-def _drop_databases(engine_name, names):
-    import sqlalchemy as sa
-    admin = sa.create_engine(URLS[engine_name] % (
-        'postgres' if engine_name == 'postgresql' else ''),
-        isolation_level='AUTOCOMMIT')
-    # PostgreSQL's FORCE ends what a failed run left connected.
-    force = ' WITH (FORCE)' if engine_name == 'postgresql' else ''
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(sa.text('DROP DATABASE IF EXISTS %s%s'
-                                 % (name, force)))
-    admin.dispose()
 
 
 # --- the report -------------------------------------------------------------
@@ -660,7 +550,7 @@ def report(results, plot):
               % (result['engine'], '\n  '.join(c['plan_without']),
                  '\n  '.join(c['plan_with'])))
     print('\nLoad average (1 min) at the end of each engine\'s run: %s'
-          % ', '.join('%s %s' % (r['engine'], r.get('load_average'))
+          % ', '.join('%s %s' % (r['engine'], r.get('testbed.load_average'))
                       for r in results))
     if plot:
         _plot(results, plot)

@@ -209,14 +209,14 @@ def index_on_every_node(args, ids):
 
 def api_flags_on_every_node(args, expected, tmp):
     """Cinder's API (with the plugin) on each node: flags vs the rows."""
-    from tools.bench import run as bench
+    from tools import testbed
     nodes = {}
     for n, port in enumerate(args.ports, 1):
         output = os.path.join(tmp, 'api-node%d.json' % n)
         out = subprocess.run(
-            [sys.executable, '-m', 'tests.functional.cinder_wsgi',
+            [sys.executable, '-m', 'tools.cinder_app',
              '--connection', URL % (port, DATABASE), '--project',
-             bench.PROJECT, '--user', bench.USER, '--output', output,
+             testbed.PROJECT, '--user', testbed.USER, '--output', output,
              '/backups/detail?limit=1000'], capture_output=True, text=True,
             env=dict(os.environ, PYTHONWARNINGS='ignore'))
         if out.returncode:
@@ -246,8 +246,8 @@ def main(argv=None):
 
     import sqlalchemy as sa
 
-    from tests.functional import cinder_wsgi
-    from tools.bench import run as bench
+    from tools import cinder_app
+    from tools import testbed
     tmp = tempfile.mkdtemp(prefix='cbe-galera-job-')
     url = URL % (args.ports[0], DATABASE)
     admin = sa.create_engine(URL % (args.ports[0], ''),
@@ -255,15 +255,14 @@ def main(argv=None):
     with admin.connect() as conn:
         conn.execute(sa.text('DROP DATABASE IF EXISTS %s' % DATABASE))
         conn.execute(sa.text('CREATE DATABASE %s' % DATABASE))
-    cinder_wsgi.configure(connection=url, state_path=tmp)
+    cinder_app.configure(connection=url, state_path=tmp)
     from cinder_backup_ext import compat
-    from tests.functional import databases
     engine = compat.get_engine()
     started = time.monotonic()
     compat.db_sync(engine)
-    databases.fill(engine, args.rows, chunk=20000)
-    rows = bench._backup_rows(args.api_rows, 7)
-    databases.insert(engine, rows)
+    testbed.fill(engine, args.rows, chunk=20000)
+    rows = testbed.backup_rows(args.api_rows, 7)
+    testbed.insert(engine, rows)
     fill_s = time.monotonic() - started
     live_children = {}
     for row in rows:
@@ -277,7 +276,7 @@ def main(argv=None):
         f.write('[database]\nconnection = %s\n' % url)
 
     result = {'rows': args.rows + args.api_rows, 'fill_s': fill_s,
-              'runs': [], 'load_average': bench.load_average()}
+              'runs': [], 'load_average': testbed.load_average()}
     failed = []
     try:
         for number, method in enumerate(args.methods.split(',')):

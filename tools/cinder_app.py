@@ -18,7 +18,7 @@ No server and no other Cinder service: the app Cinder's API service builds
 and a fake message transport, serving requests handed to it in process.
 Cinder's configuration is global, so this is for a process of its own:
 
-    python -m tests.functional.cinder_wsgi --config-file cinder.conf \\
+    python -m tools.cinder_app --config-file cinder.conf \\
         --project P --user U --output out.json /backups/detail /backups/ID
 
 writes, for the app with the plugin (and with ``--stock`` for stock Cinder
