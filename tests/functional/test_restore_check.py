@@ -145,6 +145,18 @@ class TestRestoreCheck(base.CinderTestCase):
                           'error_restoring')
         self.assertNotEqual(written, digest())
 
+    def test_stock_cinder_on_an_error_status_alone(self):
+        # The other side of the refusal: the middle backup marked error but
+        # its objects all there. The plugin cannot tell this from a backup
+        # that failed half-written and refuses; stock Cinder restores.
+        self.set_backup_columns(self.middle['id'], status='error')
+        self.assert_refused('ancestor %s is in status error'
+                            % self.middle['id'])
+        response = self.restore(self.leaf['id'], self.stock_api())
+        self.assertEqual(202, response.status_code, response.text)
+        self._wait(lambda: self.api.get_volume(self.volume['id']),
+                   'available', timeout=120)
+
     def _wait_status(self, get, status):
         # base._wait stops at any status with "error" in it: not this one.
         for _ in range(600):
