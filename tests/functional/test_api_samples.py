@@ -39,8 +39,10 @@ import json
 import os
 import re
 
+from oslo_config import cfg
 import testtools
 
+from cinder_backup_ext import opts
 from cinder_backup_ext import policies
 from tests.functional import base
 
@@ -189,7 +191,8 @@ class TestComparison(testtools.TestCase):
 
     def test_every_sample_is_tested(self):
         tested = set()
-        for case in (TestApiSamples, TestApiSamplesFlagsHidden):
+        for case in (TestApiSamples, TestApiSamplesFlagsHidden,
+                     TestApiSamplesRefusals):
             tested.update(case.SAMPLES)
         self.assertEqual(
             sorted(name for name in os.listdir(SAMPLES)
@@ -199,7 +202,8 @@ class TestComparison(testtools.TestCase):
 
 class SampleTestMixin(object):
 
-    #: Sample file name -> the request (a path under /v3/{project_id}).
+    #: Sample file name -> the request: a path under /v3/{project_id} to
+    #: GET, or (path, body) to POST.
     SAMPLES = {}
 
     def sample_api(self):
@@ -217,14 +221,20 @@ class SampleTestMixin(object):
     def check_samples(self):
         api = self.sample_api()
         problems = []
-        for name, path in sorted(self.SAMPLES.items()):
-            real = api.api_get(path)
+        for name, request in sorted(self.SAMPLES.items()):
+            if isinstance(request, tuple):
+                path, body = request
+                real = api.api_request(
+                    path, method='POST', body=json.dumps(body),
+                    check_response_status=None).json()
+            else:
+                path, real = request, api.api_get(request)
             if DUMP:
                 os.makedirs(DUMP, exist_ok=True)
                 with open(os.path.join(DUMP, name), 'w') as f:
                     json.dump(real, f, indent=4, sort_keys=True)
                     f.write('\n')
-            problems += ['%s (GET %s): %s' % (name, path, line)
+            problems += ['%s (%s): %s' % (name, path, line)
                          for line in differences(load_sample(name), real)]
         if problems:
             self.fail('The API reference samples differ from the API:\n'
@@ -272,4 +282,40 @@ class TestApiSamplesFlagsHidden(SampleTestMixin, base.CinderTestCase):
                                   'Full backup of the database volume')
         self.SAMPLES = {name: path.format(backup=backup['id'])
                         for name, path in self.SAMPLES.items()}
+        self.check_samples()
+
+
+class TestApiSamplesRefusals(SampleTestMixin, base.CinderTestCase):
+    """The plugin's 409s: a restore and a create it refuses.
+
+    A restore through a broken chain, and a create over the chain cap
+    (``chain_cap_action = reject``).
+    """
+
+    # The requests carry the ids the test makes.
+    SAMPLES = dict.fromkeys(['backup-restore-refused-response.json',
+                             'backup-create-refused-response.json'])
+
+    def setUp(self):
+        opts.register_opts(cfg.CONF)
+        super().setUp()
+
+    def test_samples(self):
+        self.override_config('max_chain_depth', 1, group=opts.GROUP)
+        self.override_config('chain_cap_action', 'reject', group=opts.GROUP)
+        volume = self.create_volume()
+        monday = self.make_backup(volume['id'], 'monday',
+                                  'Full backup of the database volume')
+        tuesday = self.make_backup(volume['id'], 'tuesday',
+                                   'Changes since monday', incremental=True)
+        self.set_backup_columns(monday['id'], status='error')
+        self.SAMPLES = {
+            'backup-restore-refused-response.json': (
+                '/backups/%s/restore' % tuesday['id'],
+                {'restore': {'volume_id': volume['id']}}),
+            # The sample says 4 and 3: the same message, a likelier cap.
+            'backup-create-refused-response.json': (
+                '/backups', {'backup': {'volume_id': volume['id'],
+                                        'incremental': True}}),
+        }
         self.check_samples()
