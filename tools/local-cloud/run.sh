@@ -34,11 +34,6 @@ usage() {
     sed -n '10,13p' "$0" | sed 's/^# *//' >&2
     exit 2
 }
-command -v cinder-api >/dev/null && command -v keystone-manage >/dev/null || {
-    echo "Cinder and Keystone are not installed here: run this through tox," \
-         "which installs them (tox -e cloud)." >&2
-    exit 2
-}
 
 # --- teardown: used by the trap and by `run.sh stop DIR` -------------------
 group_alive() {  # pgid: true while a live (non-zombie) process is in it
@@ -96,7 +91,7 @@ remove_work() {
 load_cloud() {  # DIR: a kept cloud's state, or exit 1 saying what is there
     [ -f "$1/cloud.env" ] || {
         echo "$1 is not a local cloud's folder (no cloud.env); kept clouds:"
-        ls -d /tmp/cbe-cloud.*/cloud.env 2>/dev/null | xargs -r -n1 dirname
+        ls -d /tmp/cbe-cloud.*/cloud.env 2>/dev/null | xargs -r -n1 dirname || true
         exit 1
     } >&2
     # shellcheck source=/dev/null
@@ -168,6 +163,12 @@ run_tempest() {  # tempest and the checks on the cloud of $STATE
     return "$check_status"
 }
 
+if [ "${1:-}" != stop ] && ! { command -v cinder-api &&
+        command -v keystone-manage; } >/dev/null; then
+    echo "Cinder and Keystone are not installed here: run this through tox," \
+         "which installs them (tox -e cloud)." >&2
+    exit 2
+fi
 case "${1:-}" in
     stop)
         [ $# = 2 ] || usage
@@ -198,7 +199,7 @@ for port in "$KS_PORT" "$CINDER_PORT"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         echo "127.0.0.1:$port is in use: another local cloud? Stop a kept" \
              "one with '$0 stop DIR', or set KS_PORT/CINDER_PORT." >&2
-        ls -d /tmp/cbe-cloud.*/cloud.env 2>/dev/null | xargs -r -n1 dirname >&2
+        ls -d /tmp/cbe-cloud.*/cloud.env 2>/dev/null | xargs -r -n1 dirname >&2 || true
         exit 1
     fi
 done
