@@ -92,11 +92,15 @@ def wait_for(predicate, timeout=60):
 
 class TestBackupNotifications(base.CinderTestCase):
 
-    def test_every_backup_event_carries_its_parent(self):
+    def rabbit_collector(self):
+        """Cinder's notifications through the plugin, as RabbitMQ has them."""
         topic = 'cbe-%s' % uuid.uuid4().hex
         collector = listen(self, topic)
         self.notify_over_rabbit(topic)
+        return collector
 
+    def test_every_backup_event_carries_its_parent(self):
+        collector = self.rabbit_collector()
         volume = self.create_volume()
         full = self.create_backup(volume['id'])
         child = self.create_backup(volume['id'], incremental=True)
@@ -143,9 +147,7 @@ class TestBackupNotifications(base.CinderTestCase):
     def test_a_backup_made_full_says_why(self):
         opts.register_opts(cfg.CONF)
         self.override_config('max_chain_depth', 1, group=opts.GROUP)
-        topic = 'cbe-%s' % uuid.uuid4().hex
-        collector = listen(self, topic)
-        self.notify_over_rabbit(topic)
+        collector = self.rabbit_collector()
         volume = self.create_volume()
         full = self.create_backup(volume['id'])
         child = self.create_backup(volume['id'], incremental=True)
