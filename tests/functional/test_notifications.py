@@ -285,7 +285,8 @@ class TestDatabaseDown(oslotest_base.BaseTestCase):
                                      for m in _impl_test.NOTIFICATIONS])
         # One outage, one lookup, so at most one timeout for the burst.
         self.assertEqual(1, self.lookups.call_count, report)
-        self.assertIn('cannot read parent_id', self.log.output)
+        self.assertIn('cinder-backup-ext: cannot read backup ',
+                      self.log.output)
 
         topic = 'cbe-%s' % uuid.uuid4().hex
         collector = listen(self, topic, self.conf)
