@@ -21,8 +21,9 @@
 # rating services and a service user; Ceilometer and CloudKitty's
 # collector authenticate as that user.
 #
-# Environment: KS_PORT, CINDER_PORT (cloud A; cloud B uses the next port
-# of each), BILLING_GNOCCHI_PORT (18041), BILLING_CLOUDKITTY_PORT (18889),
+# Environment: BILLING_KS_PORT (15200), BILLING_CINDER_PORT (18976) for
+# cloud A (cloud B uses the next port of each: ports apart from the shared
+# local cloud's, so both jobs can run side by side), BILLING_GNOCCHI_PORT (18041), BILLING_CLOUDKITTY_PORT (18889),
 # BILLING_INFLUX_PORT (18086; and +2 for its RPC), CBE_KEEP_LOGS=1 keeps the
 # work folder (/tmp/cbe-billing.*) with every log; the services are always
 # stopped, the databases dropped.
@@ -34,8 +35,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 cd "$TOP"
 CLOUD_SH=$TOP/tools/local-cloud/run.sh
-KS_PORT=${KS_PORT:-15000}
-CINDER_PORT=${CINDER_PORT:-18776}
+KS_PORT=${BILLING_KS_PORT:-15200}
+CINDER_PORT=${BILLING_CINDER_PORT:-18976}
 KS_PORT_B=$((KS_PORT + 1))
 CINDER_PORT_B=$((CINDER_PORT + 1))
 GNOCCHI_PORT=${BILLING_GNOCCHI_PORT:-18041}
@@ -48,8 +49,8 @@ PORTS="$GNOCCHI_PORT $CK_PORT $INFLUX_PORT $INFLUX_RPC"
 [ -n "${BILLING_REUSE_CLOUDS:-}" ] || PORTS+=" $KS_PORT_B $CINDER_PORT_B"
 for port in $PORTS; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        echo "127.0.0.1:$port is in use; set KS_PORT/CINDER_PORT or" \
-             "BILLING_*_PORT (see $0)" >&2
+        echo "127.0.0.1:$port is in use; set the BILLING_*_PORT" \
+             "variables (see $0)" >&2
         exit 1
     fi
 done
