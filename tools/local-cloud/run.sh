@@ -142,9 +142,8 @@ run_tempest() {  # tempest and the checks on the cloud of $STATE
         >"$WORK/tempest/etc/tempest.conf"
     cd "$WORK/tempest"
     # cinder-tempest-plugin's test_incremental_backup boots from an image:
-    # no image service here. Tempest runs a class in one worker; four
-    # workers take the five classes about at once (they mostly wait for
-    # backups).
+    # no image service here. Tempest keeps a class in one worker; with four
+    # workers the seven classes, which mostly wait for backups, overlap.
     tempest_started=$(date +%s)
     run_bg tempest run --concurrency 4 \
         --regex "${TEMPEST_REGEX:-(^cinder_backup_ext\.tempest|^tempest\.api\.volume\.test_volumes_backup\.VolumesBackupsV39Test|^tempest\.api\.volume\.admin\.test_volumes_backup|^cinder_tempest_plugin\.api\.volume\.(admin\.)?test_volume_backup)}" \
