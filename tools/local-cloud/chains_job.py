@@ -694,9 +694,11 @@ def random_creates(clouds_yaml, volume_id, count, seed):
     admin = Waiter(clouds_yaml, 'cbe-admin')
     made, failed = [], []
     for number in range(count):
+        # Cinder refuses an incremental while no backup is available.
+        incremental = len(made) > len(failed) and rng.random() < 0.8
         backup = member.conn.block_storage.create_backup(
             volume_id=volume_id, name='capped-%s' % number,
-            is_incremental=rng.random() < 0.8)
+            is_incremental=incremental)
         member.backup_available(backup.id)
         made.append(backup.id)
         if rng.random() < 0.15:
