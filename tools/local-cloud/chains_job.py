@@ -53,9 +53,10 @@ The chain cap under random use: a volume type whose extra specs cap chains
 at depth 3 (``cinder_backup_ext:max_chain_depth``, action ``full``), four
 volumes of it and 100 backups made through openstacksdk, four volumes at a
 time, each incremental (80 %) or full at random, about one in seven reset
-to ``error`` by the admin afterwards (a failed backup: Cinder then picks
-an older parent); no backup is more than 3 links from its full backup, and
-some are exactly 3. ``CBE_CAP_SEED`` repeats a run (the seed is printed).
+to ``error`` by the admin afterwards, and the next requested once the reset
+is in place (a failed backup: Cinder then picks an older parent); no backup
+is more than 3 links from its full backup, and some are exactly 3.
+``CBE_CAP_SEED`` repeats a run (the seed is printed).
 
 Then openstacksdk's project cleanup (``openstack project cleanup``) on two
 projects whose chains have the same drifted ``num_dependent_backups`` (the
