@@ -262,7 +262,9 @@ class CinderTestCase(functional_helpers._FunctionalTestBase):
             thing = get()
             if thing['status'] == status:
                 return thing
-            if 'error' in thing['status'] or time.time() > deadline:
+            # An error status ends the wait, unless it is the one awaited.
+            if (('error' in thing['status'] and 'error' not in status)
+                    or time.time() > deadline):
                 self.fail('%s is %s, not %s' % (thing['id'], thing['status'],
                                                 status))
             time.sleep(0.1)
