@@ -31,9 +31,10 @@ Each ``backup.*`` payload gains ``parent_id`` and ``is_incremental``, and
 ``backup.create.*`` payloads gain ``forced_full_reason``: why the chain cap
 made a requested incremental full (the backup's
 ``cinder_backup_ext:forced_full`` metadata), or null. Cinder itself puts
-``parent_id`` in its backup payloads; what a payload lacks is read from
-Cinder's database by ``backup_id``, one primary-key read bounded by the
-lookup timeout, once per backup. Other events pass through untouched.
+``parent_id`` in its backup payloads; what a payload lacks (the parent
+from older emitters, the reason of a full backup's create events) is read
+from Cinder's database by ``backup_id``, one primary-key read bounded by
+the lookup timeout, once per backup. Other events pass through untouched.
 
 The hook must never lose or hold up a notification: whatever goes wrong
 (no database, a slow one, a payload of another shape), the inner drivers
@@ -174,6 +175,13 @@ class BackupNotifyDriver(notifier.Driver):
         for inner in self._drivers:
             inner.notify(ctxt, message, priority, retry)
 
+    def _facts(self, payload):
+        """The backup's Facts, or None when they cannot be had."""
+        try:
+            return self._facts_of(payload['backup_id'])
+        except (KeyError, LookupError):
+            return None
+
     def _enriched(self, message):
         """A copy with the keys above, or ``message`` itself."""
         try:
@@ -182,25 +190,23 @@ class BackupNotifyDriver(notifier.Driver):
             if (not event_type.startswith('backup.')
                     or not isinstance(payload, dict)):
                 return message
-            # Cinder's payloads have no word of the chain cap.
             creating = event_type.startswith('backup.create.')
-            added = {}
-            if 'parent_id' in payload and not creating:
+            facts = None
+            if 'parent_id' in payload:
                 parent_id = payload['parent_id']
-            elif 'backup_id' in payload:
-                try:
-                    facts = self._facts_of(payload['backup_id'])
-                except LookupError:
-                    if 'parent_id' not in payload:
-                        return message
-                    facts = None
-                else:
-                    if creating:
-                        added['forced_full_reason'] = facts.forced_full_reason
-                parent_id = payload.get('parent_id',
-                                        facts and facts.parent_id)
+                # Only a full backup can have been made full by the cap;
+                # Cinder's payloads have no word of it.
+                if creating and parent_id is None:
+                    facts = self._facts(payload)
             else:
-                return message
+                facts = self._facts(payload)
+                if facts is None:
+                    return message
+                parent_id = facts.parent_id
+            added = {}
+            if creating and (facts is not None or parent_id is not None):
+                added['forced_full_reason'] = (facts.forced_full_reason
+                                               if facts else None)
             enriched = copy.copy(message)
             enriched['payload'] = dict(payload, parent_id=parent_id,
                                        is_incremental=parent_id is not None,

@@ -107,18 +107,20 @@ class TestDriver(base.BaseTestCase):
                  got['payload']['forced_full_reason']))
             got = self.sent(message(event, backup_id=CHILD, parent_id=PARENT))
             self.assertIsNone(got['payload']['forced_full_reason'])
-        # Once per backup; progress events need nothing Cinder lacks.
+        # Once per full backup (an incremental was never made full);
+        # progress events need nothing Cinder lacks.
         self.sent(message('backup.createprogress', backup_id=CHILD,
                           parent_id=PARENT))
-        self.assertEqual([PARENT, CHILD], self.lookups.calls)
+        self.assertEqual([PARENT], self.lookups.calls)
 
     def test_create_events_keep_cinders_parent_when_a_lookup_fails(self):
         self.lookups.error = RuntimeError('database is gone')
-        got = self.sent(message(backup_id=CHILD, parent_id=PARENT))
-        self.assertEqual((PARENT, True),
+        got = self.sent(message(backup_id=PARENT, parent_id=None))
+        self.assertEqual((None, False),
                          (got['payload']['parent_id'],
                           got['payload']['is_incremental']))
         self.assertNotIn('forced_full_reason', got['payload'])
+        self.assertEqual([PARENT], self.lookups.calls)
 
     def test_payload_without_parent_id_is_looked_up_once(self):
         for event in ('backup.create.start', 'backup.createprogress',
