@@ -222,6 +222,19 @@ def _timed_writes(engine, apps, counter, requests):
     return results
 
 
+def _summary(latencies, statements):
+    """Per app: median, p95, statements; over the pairs: ratio, delta."""
+    entry = {name: {'median': statistics.median(values),
+                    'p95': testbed.percentile(values, 0.95),
+                    'statements': statistics.median(statements[name])}
+             for name, values in latencies.items()}
+    pairs = list(zip(latencies['stock'], latencies['plugin']))
+    entry['pairs'] = len(pairs)
+    entry['ratio'] = testbed.bootstrap(pairs, testbed.ratio_of_medians)
+    entry['delta'] = testbed.bootstrap(pairs, testbed.delta_of_medians)
+    return entry
+
+
 def _without_index(conn, sql):
     """``sql`` (the count, compiled) kept off this package's index.
 
@@ -404,34 +417,15 @@ def worker(args):
             latencies, statements = _timed_requests(
                 apps, paths, args.requests * (
                     args.show_factor if label == 'show' else 1), counter)
-            entry = result['api']['%s, %s' % (label, key)] = {
-                name: {'median': statistics.median(values),
-                       'p95': testbed.percentile(values, 0.95),
-                       'statements': statistics.median(statements[name])}
-                for name, values in latencies.items()}
-            pairs = list(zip(latencies['stock'], latencies['plugin']))
-            entry['pairs'] = len(pairs)
-            entry['ratio'] = testbed.bootstrap(pairs,
-                                               testbed.ratio_of_medians)
-            entry['delta'] = testbed.bootstrap(pairs,
-                                               testbed.delta_of_medians)
+            result['api']['%s, %s' % (label, key)] = _summary(latencies,
+                                                              statements)
         if indexed:
             result['stages'] = _show_stages(engine, rng.choice(live),
                                             args.requests * 50)
             for label, (latencies, statements) in _timed_writes(
                     engine, apps, counter, args.requests * 2).items():
-                entry = result['api']['%s, index' % label] = {
-                    name: {'median': statistics.median(values),
-                           'p95': testbed.percentile(values, 0.95),
-                           'statements': statistics.median(
-                               statements[name])}
-                    for name, values in latencies.items()}
-                pairs = list(zip(latencies['stock'], latencies['plugin']))
-                entry['pairs'] = len(pairs)
-                entry['ratio'] = testbed.bootstrap(
-                    pairs, testbed.ratio_of_medians)
-                entry['delta'] = testbed.bootstrap(
-                    pairs, testbed.delta_of_medians)
+                result['api']['%s, index' % label] = _summary(latencies,
+                                                              statements)
         if indexed and args.page_sizes:
             result['pages'] = {}
             for size in args.page_sizes:
