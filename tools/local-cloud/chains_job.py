@@ -716,18 +716,16 @@ def random_creates(clouds_yaml, volume_id, count, seed):
 
 
 def depths(db, ids):
-    """Each backup's number of links up to its full backup, over the rows."""
+    """Each backup's depth in its chain (chains.py), over the live rows."""
+    from cinder_backup_ext import chains
     with db.cursor() as cur:
-        cur.execute('SELECT id, parent_id FROM backups WHERE deleted = 0')
-        parent = dict(cur.fetchall())
-    result = {}
-    for backup_id in ids:
-        depth, at = 0, backup_id
-        while parent.get(at) is not None:
-            depth, at = depth + 1, parent[at]
-            expect(depth <= len(parent), 'a cycle above %s' % backup_id)
-        result[backup_id] = depth
-    return result
+        cur.execute('SELECT id, parent_id, status, created_at FROM backups '
+                    'WHERE deleted = 0')
+        rows = [dict(zip(('id', 'parent_id', 'status', 'created_at'), row))
+                for row in cur.fetchall()]
+    found = {member['id']: member['depth']
+             for chain in chains.build(rows) for member in chain.members}
+    return {backup_id: found[backup_id] for backup_id in ids}
 
 
 def check_cap_holds(clouds_yaml, db, seed):
