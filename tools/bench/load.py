@@ -61,6 +61,8 @@ from tools import testbed
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOCAL_CLOUD = os.path.join(os.path.dirname(HERE), 'local-cloud')
 DATABASE = 'cbe_load'
+# testbed's URLs name no port.
+DEFAULT_PORTS = {'mysql': 3306, 'postgresql': 5432}
 EXTENSIONS = {
     'stock': ['cinder.api.contrib.standard_extensions'],
     'plugin': ['cinder.api.contrib.standard_extensions',
@@ -315,7 +317,8 @@ def phase(server, shared, engine, clients, seconds, seed, page, mix):
     # The database connections the server holds, sampled while it works.
     held = [0]
     while any(thread.is_alive() for thread in threads):
-        held.append(server.db_connections(engine.url.port))
+        held.append(server.db_connections(
+            engine.url.port or DEFAULT_PORTS[engine.dialect.name]))
         time.sleep(0.25)
     for thread in threads:
         thread.join()
