@@ -38,11 +38,11 @@ from oslo_utils import uuidutils
 import sqlalchemy.exc
 import webob.exc
 
-from cinder_backup_ext import chains
 from cinder_backup_ext import compat
 from cinder_backup_ext.db import chain_rows
 from cinder_backup_ext import policies
 from cinder_backup_ext import visibility
+import cinder_backup_ext_chains as chains
 
 LOG = logging.getLogger(__name__)
 

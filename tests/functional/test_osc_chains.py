@@ -29,7 +29,7 @@ import fixtures
 from openstackclient import shell
 from osc_lib import clientmanager as osc_clientmanager
 
-from cinder_backup_ext.osc import plugin
+from cinder_backup_ext_client import plugin
 from tests.functional import base
 
 

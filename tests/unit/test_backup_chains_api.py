@@ -23,9 +23,9 @@ import webob.exc
 
 from cinder_backup_ext.api import backup_chains
 from cinder_backup_ext.api import loader
-from cinder_backup_ext import chains
 from cinder_backup_ext import compat
 from cinder_backup_ext import visibility
+import cinder_backup_ext_chains as chains
 
 T0 = datetime.datetime(2026, 11, 1)
 

@@ -45,27 +45,33 @@ CONSOLE_SCRIPTS = {
     'cinder-backup-ext-merge-resources':
         'cinder_backup_ext.cmd.merge_resources:main',
 }
-# Parts of the package that are not installed with requirements.txt, and
-# where their requirements are declared.
-OPTIONAL_PARTS = {'osc': 'client', 'dashboard': 'dashboard',
-                  'tempest': None}
+# The distributions built from this repository: folder -> package. Each has
+# its own setup.cfg and requirements.txt.
+DISTRIBUTIONS = {'.': 'cinder_backup_ext',
+                 'chains': 'cinder_backup_ext_chains',
+                 'client': 'cinder_backup_ext_client',
+                 'dashboard': 'cinder_backup_ext_dashboard'}
+# Parts of a package whose imports are not its requirements: tempest loads
+# the tempest plugin (setup.cfg says why tempest is not listed); the tests'
+# libraries are in the tox environments that run them.
+NOT_INSTALLED_WITH = {'tempest', 'tests'}
 # Imports that are not requirements, and why.
 NOT_REQUIRED = {
     'cinder': 'the platform; see requirements.txt',
-    'cinder_backup_ext': 'itself',
     # Only without --base, on a node where Ceilometer is installed.
     'ceilometer': 'cinder-backup-ext-merge-resources, optional',
 }
 # The distribution of a module, where the test environment may not have it
-# installed (the dashboard's are only in tox -e dashboard).
+# installed (the dashboard's are only in its own tox environments).
 KNOWN_DISTS = {'django': 'Django', 'horizon': 'horizon',
                'openstack_dashboard': 'horizon',
-               'cinderclient': 'python-cinderclient'}
+               'cinderclient': 'python-cinderclient',
+               'cinder_backup_ext_chains': 'cinder-backup-ext-chains'}
 
 
-def _setup_cfg():
+def _setup_cfg(folder='.'):
     cfg = configparser.ConfigParser()
-    cfg.read(os.path.join(TOP, 'setup.cfg'))
+    cfg.read(os.path.join(TOP, folder, 'setup.cfg'))
     return cfg
 
 
@@ -109,18 +115,20 @@ def _imports(path):
 class TestDeclarations(base.BaseTestCase):
 
     def test_python_requires_matches_the_classifiers(self):
-        meta = _setup_cfg()['metadata']
-        floor = re.fullmatch(r'>=\s*3\.(\d+)', meta['python_requires'].strip())
-        self.assertIsNotNone(floor, 'python_requires: a lower bound only')
-        minors = sorted(
-            int(m) for m in re.findall(r'Programming Language :: Python :: '
-                                       r'3\.(\d+)', meta['classifier']))
-        self.assertTrue(minors)
-        # The lowest version listed is the lowest accepted, none is missing
-        # in between, and the Python running the tests is one of them.
-        self.assertEqual(int(floor.group(1)), minors[0])
-        self.assertEqual(list(range(minors[0], minors[-1] + 1)), minors)
-        self.assertIn(sys.version_info.minor, minors)
+        for folder in DISTRIBUTIONS:
+            meta = _setup_cfg(folder)['metadata']
+            floor = re.fullmatch(r'>=\s*3\.(\d+)',
+                                 meta['python_requires'].strip())
+            self.assertIsNotNone(floor, 'python_requires: a lower bound only')
+            minors = sorted(
+                int(m) for m in re.findall(r'Programming Language :: Python '
+                                           r':: 3\.(\d+)', meta['classifier']))
+            self.assertTrue(minors)
+            # The lowest version listed is the lowest accepted, none is
+            # missing in between, and the Python running the tests is one.
+            self.assertEqual(int(floor.group(1)), minors[0], folder)
+            self.assertEqual(list(range(minors[0], minors[-1] + 1)), minors)
+            self.assertIn(sys.version_info.minor, minors)
 
     def test_console_scripts(self):
         scripts = dict(
@@ -134,32 +142,31 @@ class TestDeclarations(base.BaseTestCase):
                 getattr(importlib.import_module(module), func)))
 
     def test_every_import_is_a_requirement(self):
-        with open(os.path.join(TOP, 'requirements.txt')) as f:
-            required = {_req_name(line) for line in _lines(f.read())}
-        extras = {name: {_req_name(line) for line in _lines(value)}
-                  for name, value in _setup_cfg()['extras'].items()}
         dists = importlib.metadata.packages_distributions()
         stdlib = sys.stdlib_module_names
-        package = os.path.join(TOP, 'cinder_backup_ext')
         missing = []
-        for root, _dirs, files in os.walk(package):
-            part = os.path.relpath(root, package).split(os.sep)[0]
-            if part in OPTIONAL_PARTS and OPTIONAL_PARTS[part] is None:
-                continue
-            allowed = required | extras.get(OPTIONAL_PARTS.get(part), set())
-            for name in files:
-                if not name.endswith('.py'):
+        for folder, package_name in DISTRIBUTIONS.items():
+            with open(os.path.join(TOP, folder, 'requirements.txt')) as f:
+                allowed = {_req_name(line) for line in _lines(f.read())}
+            package = os.path.join(TOP, folder, package_name)
+            for root, _dirs, files in os.walk(package):
+                part = os.path.relpath(root, package).split(os.sep)[0]
+                if part in NOT_INSTALLED_WITH:
                     continue
-                path = os.path.join(root, name)
-                for module in set(_imports(path)):
-                    if module in stdlib or module in NOT_REQUIRED:
+                for name in files:
+                    if not name.endswith('.py'):
                         continue
-                    candidates = (dists.get(module)
-                                  or [KNOWN_DISTS.get(module, '?')])
-                    if not {_canonical(d) for d in candidates} & allowed:
-                        missing.append('%s imports %s (%s)' % (
-                            os.path.relpath(path, TOP), module,
-                            ', '.join(candidates)))
+                    path = os.path.join(root, name)
+                    for module in set(_imports(path)):
+                        if (module in stdlib or module in NOT_REQUIRED
+                                or module == package_name):
+                            continue
+                        candidates = (dists.get(module)
+                                      or [KNOWN_DISTS.get(module, '?')])
+                        if not {_canonical(d) for d in candidates} & allowed:
+                            missing.append('%s imports %s (%s)' % (
+                                os.path.relpath(path, TOP), module,
+                                ', '.join(candidates)))
         self.assertEqual([], missing)
 
     def test_every_etc_file_is_a_data_file(self):
