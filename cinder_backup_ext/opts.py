@@ -32,15 +32,18 @@ notifier_opts = [
                  default=0.5,
                  min=0.01,
                  help='Seconds to wait for the database when a backup '
-                      'notification lacks parent_id. After a failed or '
-                      'slow lookup the notification is forwarded as it '
-                      'was.'),
+                      'notification needs a read (a payload without '
+                      'parent_id, forced_full_reason) or, in '
+                      'cinder-backup, the write of the bytes a backup '
+                      'stored. A failed or slow one never holds the '
+                      'notification back: it is forwarded without what a '
+                      'read would have added.'),
     cfg.FloatOpt('notification_lookup_backoff',
                  default=30.0,
                  min=0,
-                 help='Seconds during which no lookup is tried after one '
-                      'has failed, so that a database outage delays no '
-                      'notification by more than one timeout.'),
+                 help='Seconds during which no lookup or write is tried '
+                      'after one has failed, so that a database outage '
+                      'delays no notification by more than one timeout.'),
 ]
 
 flags_opts = [

@@ -99,7 +99,7 @@ class GaleraSyncTests(testtools.TestCase):
                              sorted(parent_index.galera_nodes(conn)))
 
     def test_toi_sync_reaches_every_node(self):
-        self.assertEqual((0, 'Database upgraded from None to 0001.\n'),
+        self.assertEqual((0, 'Database upgraded from None to 0002.\n'),
                          self.manage('db', 'sync'))
         self.assertEqual([True] * 3, self.index_per_node())
 
@@ -109,7 +109,7 @@ class GaleraSyncTests(testtools.TestCase):
         for port in PORTS:
             self.assertIn('127.0.0.1:%d: index built with RSU' % port,
                           output)
-        self.assertIn('Database upgraded from None to 0001.', output)
+        self.assertIn('Database upgraded from None to 0002.', output)
         self.assertEqual([True] * 3, self.index_per_node())
         # A second run finds the index everywhere and builds nothing.
         status, output = self.manage('db', 'sync', '--galera-rsu')

@@ -10,7 +10,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The parent_id index migration on SQLite, MariaDB and PostgreSQL."""
+"""The migrations on SQLite, MariaDB and PostgreSQL.
+
+0001 builds the parent_id index, 0002 the table of backup sizes
+(``test_stored_sizes.py`` checks its upsert and that it is made online).
+"""
 
 import sqlalchemy as sa
 
@@ -18,6 +22,7 @@ from cinder_backup_ext import compat
 from cinder_backup_ext.db import dependents
 from cinder_backup_ext.db import migration
 from cinder_backup_ext.db import parent_index
+from cinder_backup_ext.db import sizes
 from tests.functional import databases
 from tools import testbed
 
@@ -48,19 +53,35 @@ class MigrationTests(object):
         with self.engine.connect() as conn:
             return parent_index.find(conn)
 
+    def sizes_columns(self):
+        """The sizes table's columns (name, nullable), or None if absent."""
+        with self.engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            if not inspector.has_table(sizes.NAME):
+                return None
+            return [(c['name'], c['nullable'])
+                    for c in inspector.get_columns(sizes.NAME)]
+
     def test_round_trip(self):
         self.assertIsNone(migration.version(self.engine))
         self.assertIsNone(self.index_name())
         migration.upgrade(self.engine)
+        self.assertEqual('0002', migration.head())
         self.assertEqual(migration.head(), migration.version(self.engine))
         self.assertEqual(parent_index.NAME, self.index_name())
+        columns = [('backup_id', False), ('stored_bytes', True),
+                   ('object_count', True), ('source', False),
+                   ('recorded_at', False)]
+        self.assertEqual(columns, self.sizes_columns())
         migration.upgrade(self.engine)  # again: nothing to do
         self.assertEqual(migration.head(), migration.version(self.engine))
         migration.downgrade(self.engine, 'base')
         self.assertIsNone(migration.version(self.engine))
         self.assertIsNone(self.index_name())
+        self.assertIsNone(self.sizes_columns())
         migration.upgrade(self.engine)
         self.assertEqual(parent_index.NAME, self.index_name())
+        self.assertEqual(columns, self.sizes_columns())
         # Cinder's own chain is untouched and still syncs after ours.
         with self.engine.connect() as conn:
             cinder_rev = conn.execute(sa.text(

@@ -22,7 +22,9 @@ from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 from oslo_messaging.notify import _impl_test
 from oslotest import base
+import sqlalchemy as sa
 
+from cinder_backup_ext.db import sizes
 from cinder_backup_ext import notify
 
 PARENT = 'b0000000-0000-0000-0000-000000000001'
@@ -56,10 +58,40 @@ class _Lookups(object):
                             self.reasons.get(backup_id))
 
 
-class TestDriver(base.BaseTestCase):
+def progress(backup_id, lengths, percent=100, parent_id=None):
+    """A chunked driver's backup.createprogress, as Cinder builds it."""
+    objects = [{'backup_%s-%05d' % (backup_id, n + 1): {
+        'offset': n * 1024, 'length': length, 'compression': 'zlib',
+        'md5': 'x'}} for n, length in enumerate(lengths)]
+    return message('backup.createprogress', backup_id=backup_id,
+                   parent_id=parent_id, backup_percent=percent,
+                   list=objects, id=len(objects) + 1, prefix='p',
+                   volume_meta=None)
+
+
+class _Recorder(object):
+    """Stands in for the write of a backup's size."""
+
+    def __init__(self, error=None, delay=0):
+        self.error = error
+        self.delay = delay
+        self.calls = []
+        self.done = threading.Event()
+
+    def __call__(self, backup_id, size):
+        self.calls.append((backup_id, size))
+        time.sleep(self.delay)
+        self.done.set()
+        if self.error:
+            raise self.error
+
+
+class DriverTestCase(base.BaseTestCase):
+    """The driver, forwarding to oslo.messaging's in-memory test driver."""
 
     def setUp(self):
         super().setUp()
+        self.recorder = _Recorder()
         self.conf = self.useFixture(config_fixture.Config(cfg.ConfigOpts()))
         self.log = self.useFixture(fixtures.FakeLogger(
             level=logging.WARNING, format='%(levelname)s %(message)s'))
@@ -68,15 +100,16 @@ class TestDriver(base.BaseTestCase):
         self.lookups = _Lookups({CHILD: PARENT, PARENT: None})
         self.driver = self.make_driver(self.lookups)
 
-    def make_driver(self, lookups, timeout=0.2, backoff=30):
+    def make_driver(self, lookups, timeout=0.2, backoff=30, recorder=None):
         conf = self.conf.conf
         notify.opts.register_opts(conf)
         self.conf.config(group='cinder_backup_ext',
                          notification_drivers=['test'],
                          notification_lookup_timeout=timeout,
                          notification_lookup_backoff=backoff)
-        return notify.BackupNotifyDriver(conf, ['notifications'], None,
-                                         read_backup=lookups)
+        return notify.BackupNotifyDriver(
+            conf, ['notifications'], None, read_backup=lookups,
+            record_size=recorder or self.recorder)
 
     def sent(self, msg):
         before = copy.deepcopy(msg)
@@ -85,6 +118,9 @@ class TestDriver(base.BaseTestCase):
         self.assertEqual(before, msg, 'the caller\'s message was edited')
         [(_ctxt, forwarded, _priority, _retry)] = _impl_test.NOTIFICATIONS
         return forwarded
+
+
+class TestDriver(DriverTestCase):
 
     def test_cinder_payload_with_parent_id_needs_no_lookup(self):
         got = self.sent(message('backup.delete.end', backup_id=CHILD,
@@ -193,3 +229,158 @@ class TestDriver(base.BaseTestCase):
             self.conf.conf, ['n'], None, read_backup=self.lookups)
         driver.notify({}, message(backup_id=CHILD), 'INFO', -1)
         self.assertEqual(2, len(_impl_test.NOTIFICATIONS))
+
+
+class TestFromProgress(base.BaseTestCase):
+
+    def test_sums_the_lengths_of_the_final_event(self):
+        payload = progress(PARENT, [1000, 24, 0])['payload']
+        self.assertEqual(sizes.Size(1024, 3), sizes.from_progress(payload))
+
+    def test_nothing_written_is_zero_not_unknown(self):
+        payload = progress(CHILD, [])['payload']
+        self.assertEqual(sizes.Size(0, 0), sizes.from_progress(payload))
+
+    def test_only_the_final_event_counts(self):
+        for percent in (0, 12.5, 99):
+            self.assertIsNone(sizes.from_progress(
+                progress(PARENT, [10], percent=percent)['payload']))
+
+    def test_other_shapes_are_unknown(self):
+        def final(objects):
+            return {'backup_percent': 100, 'list': objects}
+        for payload in ({'backup_percent': 100},
+                        final('text'),
+                        final([{'o': {'offset': 0}}]),
+                        final([{'o': {'length': -1}}]),
+                        final([{'o': {'length': True}}]),
+                        final([{'o': {'length': '5'}}]),
+                        final([{'a': {'length': 1}, 'b': {'length': 2}}]),
+                        final([{}]),
+                        final(['o'])):
+            self.assertIsNone(sizes.from_progress(payload), payload)
+
+
+class TestSizesTable(base.BaseTestCase):
+    """The upsert's SQLite form (functional tests run all three engines)."""
+
+    def setUp(self):
+        super().setUp()
+        self.engine = sa.create_engine('sqlite://')
+        self.addCleanup(self.engine.dispose)
+
+    def test_the_same_event_twice_is_one_row(self):
+        sizes.TABLE.create(self.engine)
+        sizes.record(self.engine, PARENT, sizes.Size(5, 1))
+        sizes.record(self.engine, PARENT, sizes.Size(5, 1))
+        sizes.record(self.engine, CHILD, sizes.Size(0, 0))
+        with self.engine.connect() as conn:
+            self.assertEqual(2, conn.execute(
+                sa.select(sa.func.count()).select_from(sizes.TABLE)
+            ).scalar())
+            self.assertEqual((sizes.Size(5, 1), 'progress'),
+                             sizes.read(conn, PARENT))
+            self.assertEqual((sizes.Size(0, 0), 'progress'),
+                             sizes.read(conn, CHILD))
+            self.assertIsNone(sizes.read(conn, 'never-seen'))
+
+    def test_a_missing_table_says_db_sync(self):
+        exc = self.assertRaises(sizes.NotSynced, sizes.record, self.engine,
+                                PARENT, sizes.Size(5, 1))
+        self.assertIn('db sync', str(exc))
+
+
+class TestStoredBytes(DriverTestCase):
+    """The final progress event: recorded, then carried in create.end."""
+
+    def stored_bytes(self, backup_id, parent_id=None):
+        got = self.sent(message(backup_id=backup_id, parent_id=parent_id))
+        return got['payload']['stored_bytes']
+
+    def test_recorded_and_carried_in_create_end(self):
+        msg = progress(PARENT, [4096, 4096, 100])
+        got = self.sent(msg)
+        # The progress event itself gains only the documented keys.
+        self.assertEqual(dict(msg['payload'], is_incremental=False),
+                         got['payload'])
+        self.assertEqual([(PARENT, sizes.Size(8292, 3))],
+                         self.recorder.calls)
+        self.assertEqual(8292, self.stored_bytes(PARENT))
+        # create.start knows nothing yet, and says nothing.
+        got = self.sent(message('backup.create.start', backup_id=PARENT,
+                                parent_id=None))
+        self.assertNotIn('stored_bytes', got['payload'])
+
+    def test_a_repeated_event_counts_once(self):
+        for _ in range(3):
+            self.sent(progress(CHILD, [100, 200], parent_id=PARENT))
+        self.assertEqual(300, self.stored_bytes(CHILD, PARENT))
+        # Each write is the same upsert: one row (TestSizesTable).
+        self.assertEqual({(CHILD, sizes.Size(300, 2))},
+                         set(self.recorder.calls))
+
+    def test_an_unchanged_volume_wrote_zero(self):
+        self.sent(progress(CHILD, [], parent_id=PARENT))
+        self.assertEqual([(CHILD, sizes.Size(0, 0))], self.recorder.calls)
+        self.assertEqual(0, self.stored_bytes(CHILD, PARENT))
+
+    def test_a_missed_event_is_unknown_not_zero(self):
+        self.sent(progress(PARENT, [10], percent=50))
+        self.assertIsNone(self.stored_bytes(PARENT))
+        self.assertEqual([], self.recorder.calls)
+
+    def test_a_refused_write_loses_nothing(self):
+        self.recorder.error = RuntimeError('database is gone')
+        msg = progress(CHILD, [7], parent_id=PARENT)
+        self.assertEqual(dict(msg['payload'], is_incremental=True),
+                         self.sent(msg)['payload'])
+        self.assertIn('cannot record the size of backup %s '
+                      '(RuntimeError: database is gone)' % CHILD,
+                      self.log.output)
+        # The number is known all the same.
+        self.assertEqual(7, self.stored_bytes(CHILD, PARENT))
+        # One outage, one failure: neither reads nor writes are tried.
+        self.sent(progress(PARENT, [1]))
+        self.sent(message(backup_id=PARENT, parent_id=None))
+        self.assertEqual(1, len(self.recorder.calls))
+        self.assertEqual([], self.lookups.calls)
+
+    def test_a_failed_read_pauses_the_writes_too(self):
+        self.lookups.error = RuntimeError('database is gone')
+        self.sent(message('backup.create.start', backup_id=PARENT,
+                          parent_id=None))
+        self.sent(progress(PARENT, [10]))
+        self.assertEqual([], self.recorder.calls)
+        self.assertEqual(10, self.stored_bytes(PARENT))
+        self.assertEqual([PARENT], self.lookups.calls)
+
+    def test_a_slow_write_is_cut_short(self):
+        recorder = _Recorder(delay=5)
+        self.driver = self.make_driver(self.lookups, timeout=0.1,
+                                       recorder=recorder)
+        self.sent(progress(PARENT, [10]))
+        self.assertFalse(recorder.done.is_set())
+        self.assertIn('backup %s (timed out after 0.1 s)' % PARENT,
+                      self.log.output)
+        self.assertEqual(10, self.stored_bytes(PARENT))
+
+    def test_a_missing_table_is_no_outage(self):
+        self.recorder.error = sizes.NotSynced('no table t: run '
+                                              'cinder-backup-ext-manage db '
+                                              'sync')
+        self.sent(progress(PARENT, [10]))
+        self.assertIn('db sync', self.log.output)
+        self.sent(progress(CHILD, [10], parent_id=PARENT))
+        # Tried again, and reads go on.
+        self.assertEqual(2, len(self.recorder.calls))
+        self.sent(message(backup_id=PARENT, parent_id=None))
+        self.assertEqual([PARENT], self.lookups.calls)
+
+    def test_other_payloads_record_nothing(self):
+        for msg in (message('backup.createprogress', backup_percent=100,
+                            list=[]),                     # no backup_id
+                    dict(progress(PARENT, [1]), payload=None),
+                    message('volume.createprogress', backup_id=PARENT,
+                            backup_percent=100, list=[])):
+            self.sent(msg)
+        self.assertEqual([], self.recorder.calls)

@@ -18,18 +18,21 @@ For MariaDB and PostgreSQL, on a fresh database found the way oslo.db's
 opportunistic fixtures find servers, once per test class:
 
 1. Cinder 24.5.0 (2024.1): its ``cinder-manage db sync``, then its
-   ``cinder-backup-ext-manage db sync`` (our index);
+   ``cinder-backup-ext-manage db sync`` (our index and our table of backup
+   sizes);
 2. backup chains written as SQL: depth 1 to 4, soft-deleted rows, children
    in error and still creating, counters drifted both ways, and a larger
-   table in another project so that the planner has a choice;
+   table in another project so that the planner has a choice; the stored
+   sizes of a few of them, as the notifier records them;
 3. every backups row read (all columns, by id);
 4. Cinder 26.3.0's (2025.1) ``cinder-manage db sync``, then 28.0.0's
    (2026.1), as operators upgrade skip-level; then our ``db sync``.
 
 The tests then check the rows, our index (definition, validity, the
-plan of the count), both alembic version tables, the upgrade check, and
-the flags read through Cinder 28.0.0's real v3 WSGI app with the plugin,
-against the truth computed here from the rows written in step 2.
+plan of the count), the recorded sizes, both alembic version tables, the
+upgrade check, and the flags read through Cinder 28.0.0's real v3 WSGI app
+with the plugin, against the truth computed here from the rows written in
+step 2.
 
 This directory is no Python package, so the default test runs never
 collect it; a missing ``CBE_UPGRADE_VENVS`` is a failure, not a skip.
@@ -54,6 +57,7 @@ from testtools import content
 from cinder_backup_ext.db import dependents
 from cinder_backup_ext.db import migration
 from cinder_backup_ext.db import parent_index
+from cinder_backup_ext.db import sizes
 from tests.functional import databases
 from tests.functional import test_migration
 from tools import testbed
@@ -419,6 +423,14 @@ class SkipLevelUpgrade(object):
                 for start in range(0, len(rows), 5000):
                     conn.execute(table.insert(), rows[start:start + 5000])
         cls.columns_before, cls.data_before = snapshot(cls.engine)
+        # A full past 32 bits, an incremental that wrote nothing, and one
+        # recorded as unknown.
+        cls.sizes_before = {
+            _id('d2-full'): (sizes.Size(6 * 1024 ** 4, 3000), 'progress'),
+            _id('d2-inc'): (sizes.Size(0, 0), 'progress'),
+            _id('full'): (sizes.Size(None, None), 'measure')}
+        for backup_id, (size, source) in cls.sizes_before.items():
+            sizes.record(cls.engine, backup_id, size, source)
 
     # --- helpers for the tests ---
 
@@ -479,6 +491,17 @@ class SkipLevelUpgrade(object):
                        for i in sa.inspect(conn).get_indexes('backups')
                        if i['name'] == parent_index.NAME]
         self.assertEqual([list(parent_index.COLUMNS)], columns)
+
+    def test_sizes_kept(self):
+        with self.engine.connect() as conn:
+            got = {backup_id: sizes.read(conn, backup_id)
+                   for backup_id in self.sizes_before}
+            columns = [(c['name'], c['nullable']) for c in
+                       sa.inspect(conn).get_columns(sizes.NAME)]
+        self.assertEqual(self.sizes_before, got)
+        self.assertEqual([('backup_id', False), ('stored_bytes', True),
+                          ('object_count', True), ('source', False),
+                          ('recorded_at', False)], columns)
 
     def test_our_db_sync_is_a_no_op(self):
         last = self.steps[-2]  # before the upgrade check

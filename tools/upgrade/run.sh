@@ -35,7 +35,8 @@ inputs() {  # release: what the virtualenv is built from
     python3 --version
     echo "${EXTRA[*]}"
     sha256sum "$top/tools/constraints/cinder-$1.txt" "$top/setup.cfg" \
-        "$top/requirements.txt" | cut -d' ' -f1
+        "$top/requirements.txt" "$top/chains/setup.cfg" \
+        "$top/chains/requirements.txt" | cut -d' ' -f1
 }
 
 from_tox() {  # release venv: link tox's environment of that release
@@ -69,7 +70,7 @@ build() {  # release
     # keystonemiddleware imports pkg_resources).
     if ! { "$venv/bin/pip" install -U pip &&
            "$venv/bin/pip" install -c "$pins" "cinder==$release" \
-               "${EXTRA[@]}" -e "$top"
+               "${EXTRA[@]}" -e "$top/chains" -e "$top"
          } >"$log" 2>&1; then
         tail -n 40 "$log" >&2
         echo "cinder $release: pip failed; the whole log is $log" >&2
