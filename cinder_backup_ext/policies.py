@@ -26,6 +26,7 @@ GET_CHAIN = 'cinder_backup_ext:backup_chain:get'
 GET_ALL_CHAINS = 'cinder_backup_ext:backup_chain:get_all'
 GET_ALL_TENANTS_CHAINS = 'cinder_backup_ext:backup_chain:get_all_tenants'
 EXEMPT_FROM_CHAIN_CAP = 'cinder_backup_ext:backup:exempt_from_chain_cap'
+SHOW_STORED_BYTES = 'cinder_backup_ext:backup:show_stored_bytes'
 
 rules = [
     policy.DocumentedRuleDefault(
@@ -55,6 +56,22 @@ rules = [
             'Checked against the project of the backup.'),
         operations=[
             {'method': 'GET', 'path': '/os-backup-chains/{backup_id}'},
+        ],
+    ),
+    policy.DocumentedRuleDefault(
+        name=SHOW_STORED_BYTES,
+        # As the flags: whoever may read the backup may read what it
+        # stores; an operator who bills by it may hide it from members.
+        check_str=compat.READER_CHECK,
+        description=(
+            'Show the bytes each backup stores in the backup chains '
+            '(stored_bytes and stored_bytes_source of each member, the '
+            'bytes a restore of it reads, the chain\'s total). When this '
+            'rule denies, those keys are null. Checked against the project '
+            'of the chain.'),
+        operations=[
+            {'method': 'GET', 'path': '/os-backup-chains/{backup_id}'},
+            {'method': 'GET', 'path': '/os-backup-chains'},
         ],
     ),
     policy.DocumentedRuleDefault(

@@ -40,6 +40,7 @@ import webob.exc
 
 from cinder_backup_ext import compat
 from cinder_backup_ext.db import chain_rows
+from cinder_backup_ext.db import sizes
 from cinder_backup_ext import policies
 from cinder_backup_ext import visibility
 import cinder_backup_ext_chains as chains
@@ -73,9 +74,24 @@ def _limit(value):
     return limit
 
 
-def summary(chain):
+def _stored(chain, show_bytes):
+    """(The chain's stored bytes, how many members have no number).
+
+    The total only when every member's is known: a sum of some would
+    pass for the whole.
+    """
+    if not show_bytes:
+        return None, None
+    known = [m['stored_bytes'] for m in chain.members
+             if m.get('stored_bytes') is not None]
+    unknown = len(chain.members) - len(known)
+    return (sum(known) if not unknown else None), unknown
+
+
+def summary(chain, show_bytes=True):
     """The keys a chain has in the list and in show."""
     newest = chain.newest
+    stored, unmeasured = _stored(chain, show_bytes)
     return {
         'id': chain.root['id'],
         'volume_id': chain.root['volume_id'],
@@ -91,6 +107,8 @@ def summary(chain):
         'newest_created_at': newest['created_at'],
         'statuses': dict(collections.Counter(
             member['status'] for member in chain.members)),
+        'stored_bytes': stored,
+        'unmeasured_backup_count': unmeasured,
     }
 
 
@@ -99,13 +117,34 @@ MEMBER_KEYS = ('id', 'depth', 'status', 'size', 'created_at',
                'not_deletable_reason', 'hidden_dependent_count')
 
 
-def member(row):
+def member(row, show_bytes=True):
     body = {key: row[key] for key in MEMBER_KEYS}
     body['name'] = row['display_name']
     # A parent the caller may not see is not named.
     body['parent_id'] = (None if row.get('parent_hidden')
                          else row['parent_id'])
+    body['stored_bytes'] = row.get('stored_bytes') if show_bytes else None
+    body['stored_bytes_source'] = (row.get('stored_bytes_source')
+                                   if show_bytes else None)
     return body
+
+
+def restore_bytes(row, rows_by_id, caller):
+    """What a restore of ``row`` reads: its bytes and every ancestor's.
+
+    None when one of them is unknown, not a live row, or hidden from the
+    caller (another project's size is not told).
+    """
+    total, seen = 0, set()
+    while row is not None and row['id'] not in seen:
+        if row.get('stored_bytes') is None or not caller.sees_row(row):
+            return None
+        seen.add(row['id'])
+        total += row['stored_bytes']
+        if row['parent_id'] is None:
+            return total
+        row = rows_by_id.get(row['parent_id'])
+    return None
 
 
 def restore_problem(row, rows_by_id, caller):
@@ -137,8 +176,10 @@ class BackupChainsController(compat.Controller):
                 raise webob.exc.HTTPNotFound(
                     explanation='Backup %s could not be found.' % id)
             self._forbid(policies.GET_CHAIN)
-        body = summary(chain)
-        body['backups'] = [member(row) for row in chain.members]
+        show_bytes = self._allowed(context, policies.SHOW_STORED_BYTES,
+                                   project_id)
+        body = summary(chain, show_bytes)
+        body['backups'] = [member(row, show_bytes) for row in chain.members]
         # What a restore of each member reads: every live row of the
         # chain, hidden ones too (unnamed); a parent that is not a live
         # row is missing.
@@ -147,6 +188,9 @@ class BackupChainsController(compat.Controller):
             problem = restore_problem(by_id[row['id']], by_id, caller)
             row['restorable'] = problem is None
             row['not_restorable_reason'] = problem
+            row['restore_bytes'] = (restore_bytes(by_id[row['id']], by_id,
+                                                  caller)
+                                    if show_bytes else None)
         body['delete_order'] = chain.delete_order(id)
         return {'backup_chain': body}
 
@@ -192,7 +236,11 @@ class BackupChainsController(compat.Controller):
         by_root = {chain.root['id']: chain for chain in chains.build(
             visibility.rows_for(caller, rows))}
         # A root deleted between the two reads has no members: it is gone.
-        body = {'backup_chains': [summary(by_root[root['id']])
+        # One check for the page: it holds the caller's project, or every
+        # project for a caller the rule for all_tenants allowed.
+        show_bytes = self._allowed(context, policies.SHOW_STORED_BYTES,
+                                   context.project_id)
+        body = {'backup_chains': [summary(by_root[root['id']], show_bytes)
                                   for root in roots
                                   if root['id'] in by_root]}
         if len(roots) == limit:
@@ -208,6 +256,12 @@ class BackupChainsController(compat.Controller):
             return function(context, *args, **kwargs)
         except DB_ERRORS:
             LOG.exception('Reading backup chains failed.')
+            if chain_rows.sizes_table_exists(context) is False:
+                raise webob.exc.HTTPServiceUnavailable(
+                    explanation='The backup chains cannot be read: the '
+                                'database lacks the table %s. The operator '
+                                'must run `cinder-backup-ext-manage db '
+                                'sync`.' % sizes.NAME)
             raise webob.exc.HTTPServiceUnavailable(
                 explanation='The backup chains could not be read from the '
                             'database; try again later.')

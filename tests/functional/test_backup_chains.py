@@ -29,6 +29,7 @@ from sqlalchemy import event
 
 from cinder_backup_ext import compat
 from cinder_backup_ext.db import chain_rows
+from cinder_backup_ext.db import sizes
 from cinder_backup_ext.db import tables
 from cinder_backup_ext import policies
 from tests.functional import base
@@ -120,7 +121,9 @@ class TestBackupChains(ChainTestMixin, base.CinderTestCase):
              'parent_hidden': False, 'hidden_backup_count': 0,
              'backup_count': 3, 'depth': 2, 'size': 3,
              'statuses': {'available': 3},
-             'newest_backup_id': self.grandchild['id']},
+             'newest_backup_id': self.grandchild['id'],
+             # The notifier is not in this cloud: nothing was recorded.
+             'stored_bytes': None, 'unmeasured_backup_count': 3},
             {k: v for k, v in chain.items()
              if k not in ('created_at', 'newest_created_at', 'backups',
                           'delete_order')})
@@ -391,6 +394,81 @@ class TestChainRows(ChainTestMixin, base.CinderTestCase):
         self.assertIn('no such table: chain_table_gone', logged.output)
 
 
+class TestStoredBytes(ChainTestMixin, base.CinderTestCase):
+    """What each member stores, from the plugin's table, in the chains."""
+
+    def record(self, ids, **stored):
+        for name, size in stored.items():
+            sizes.record(compat.get_engine(), ids[name],
+                         sizes.Size(size, 1 if size else 0))
+
+    def members(self, backup_id):
+        return {m['name']: (m['stored_bytes'], m['stored_bytes_source'],
+                            m['restore_bytes'])
+                for m in self.chain(backup_id)['backups']}
+
+    def test_members_totals_and_restores(self):
+        ids = self.insert_chain([('f', None), ('a', 'f'), ('b', 'a'),
+                                 ('c', 'f')])
+        self.record(ids, f=1000, a=30, b=0, c=7)
+        self.assertEqual({'f': (1000, 'progress', 1000),
+                          'a': (30, 'progress', 1030),
+                          'b': (0, 'progress', 1030),
+                          'c': (7, 'progress', 1007)},
+                         self.members(ids['b']))
+        chain = self.chain(ids['f'])
+        self.assertEqual((1037, 0), (chain['stored_bytes'],
+                                     chain['unmeasured_backup_count']))
+        [summary] = self.chains('?volume_id=%s' % chain['volume_id'])[
+            'backup_chains']
+        self.assertEqual((1037, 0), (summary['stored_bytes'],
+                                     summary['unmeasured_backup_count']))
+
+    def test_unknown_is_null_never_zero(self):
+        ids = self.insert_chain([('f', None), ('a', 'f'), ('b', 'a')])
+        self.record(ids, f=1000, b=5)
+        self.assertEqual({'f': (1000, 'progress', 1000),
+                          'a': (None, None, None),
+                          'b': (5, 'progress', None)},
+                         self.members(ids['f']))
+        chain = self.chain(ids['f'])
+        self.assertEqual((None, 1), (chain['stored_bytes'],
+                                     chain['unmeasured_backup_count']))
+
+    def test_the_same_statements_with_and_without_numbers(self):
+        ids = self.insert_chain([('f', None), ('a', 'f')])
+        seen = self.useFixture(base.StatementCounter(_reads_backups))
+        self.chain(ids['a'])
+        unknown = list(seen.statements)
+        self.record(ids, f=1, a=2)
+        del seen.statements[:]
+        self.assertEqual(3, self.chain(ids['a'])['stored_bytes'])
+        self.assertEqual(unknown, seen.statements)
+
+    def test_without_the_table_a_503_says_what_to_do(self):
+        ids = self.insert_chain([('f', None)])
+        sizes.TABLE.drop(compat.get_engine())
+        self.useFixture(base.fixtures.FakeLogger(name='cinder_backup_ext'))
+        code, text = self.status_of('/os-backup-chains/%s' % ids['f'])
+        self.assertEqual(503, code)
+        self.assertIn('cinder-backup-ext-manage db sync', text)
+
+
+class TestStoredBytesDenied(ChainTestMixin, base.CinderTestCase):
+
+    policy_rules = {policies.SHOW_STORED_BYTES: '!'}
+
+    def test_null_when_the_rule_denies(self):
+        ids = self.insert_chain([('f', None)])
+        sizes.record(compat.get_engine(), ids['f'], sizes.Size(10, 1))
+        chain = self.chain(ids['f'])
+        self.assertEqual([(None, None, None)], [
+            (m['stored_bytes'], m['stored_bytes_source'], m['restore_bytes'])
+            for m in chain['backups']])
+        self.assertEqual((None, None), (chain['stored_bytes'],
+                                        chain['unmeasured_backup_count']))
+
+
 class TestAsProjectMember(ChainTestMixin, base.CinderTestCase):
     """A plain member of its project, as the default rules treat one.
 
@@ -459,6 +537,10 @@ class TestDefaultRules(base.ConfiguredCinder):
 @databases.for_each_engine
 class TestChainSQL(object):
     """The statements on SQLite, MariaDB and PostgreSQL, SQLAlchemy 1.4/2."""
+
+    def setUp(self):
+        super().setUp()
+        sizes.TABLE.create(self.engine)
 
     def insert(self, rows):
         with self.engine.begin() as conn:

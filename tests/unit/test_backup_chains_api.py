@@ -52,7 +52,44 @@ class TestBodies(base.BaseTestCase):
             'created_at': T0, 'newest_backup_id': 'c',
             'newest_created_at': T0 + datetime.timedelta(minutes=3),
             'statuses': {'available': 2, 'error': 1, 'creating': 1},
+            'stored_bytes': None, 'unmeasured_backup_count': 4,
         }, backup_chains.summary(chain))
+
+    def test_stored_bytes(self):
+        rows = [dict(_row('full'), stored_bytes=100),
+                dict(_row('a', 'full', minute=1), stored_bytes=0)]
+        chain, = chains.build(rows)
+        self.assertEqual((100, 0), self.stored(chain))
+        self.assertEqual((None, None), self.stored(chain, False))
+        rows.append(_row('b', 'a', minute=2))
+        chain, = chains.build(rows)
+        self.assertEqual((None, 1), self.stored(chain))
+
+    @staticmethod
+    def stored(chain, show=True):
+        body = backup_chains.summary(chain, show)
+        return body['stored_bytes'], body['unmeasured_backup_count']
+
+    def test_restore_bytes(self):
+        rows = {r['id']: r for r in [
+            dict(_row('full'), stored_bytes=100, parent_project_id=None),
+            dict(_row('a', 'full', minute=1), stored_bytes=7,
+                 project_id='p2', parent_project_id='p1'),
+            dict(_row('b', 'a', minute=2), stored_bytes=1,
+                 parent_project_id='p2'),
+            dict(_row('c', 'b', minute=3), stored_bytes=None,
+                 parent_project_id='p1')]}
+        admin = visibility.Viewer(True, None)
+        member = visibility.Viewer(False, 'p1')
+        restore = backup_chains.restore_bytes
+        self.assertEqual(108, restore(rows['b'], rows, admin))
+        self.assertIsNone(restore(rows['c'], rows, admin))
+        # Through another project's backup: its size is not told.
+        self.assertIsNone(restore(rows['b'], rows, member))
+        self.assertEqual(100, restore(rows['full'], rows, member))
+        # A parent that is not a live row: nothing to restore from.
+        del rows['full']
+        self.assertIsNone(restore(rows['a'], rows, admin))
 
     def test_an_orphan(self):
         chain, = chains.build([_row('a', 'gone'), _row('b', 'a', minute=1)])
@@ -66,13 +103,15 @@ class TestBodies(base.BaseTestCase):
               'created_at': T0, 'is_incremental': False,
               'has_dependent_backups': True, 'deletable': False,
               'not_deletable_reason': chains.DEPENDENTS_REASON,
-              'hidden_dependent_count': 0},
+              'hidden_dependent_count': 0, 'stored_bytes': None,
+              'stored_bytes_source': None},
              {'id': 'a', 'name': 'backup a', 'parent_id': 'full',
               'depth': 1, 'status': 'available', 'size': 1,
               'created_at': T0 + datetime.timedelta(minutes=1),
               'is_incremental': True, 'has_dependent_backups': False,
               'deletable': True, 'not_deletable_reason': None,
-              'hidden_dependent_count': 0}],
+              'hidden_dependent_count': 0, 'stored_bytes': None,
+              'stored_bytes_source': None}],
             [backup_chains.member(m) for m in chain.members])
 
     def test_what_a_member_of_one_project_sees(self):

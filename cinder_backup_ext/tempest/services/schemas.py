@@ -18,6 +18,8 @@ from tempest.lib.api_schema.response.compute.v2_1 import parameter_types
 
 _uuid = {'type': 'string', 'format': 'uuid'}
 _count = {'type': 'integer', 'minimum': 0}
+# Bytes, or null: not known, or hidden by the show_stored_bytes rule.
+_bytes = {'type': ['integer', 'null'], 'minimum': 0}
 
 _summary_properties = {
     'id': _uuid,
@@ -36,6 +38,8 @@ _summary_properties = {
         'type': 'object',
         'additionalProperties': {'type': 'integer', 'minimum': 1},
     },
+    'stored_bytes': _bytes,
+    'unmeasured_backup_count': {'type': ['integer', 'null'], 'minimum': 0},
 }
 
 summary = {
@@ -62,13 +66,18 @@ member = {
         'hidden_dependent_count': _count,
         'restorable': {'type': 'boolean'},
         'not_restorable_reason': {'type': ['string', 'null']},
+        'stored_bytes': _bytes,
+        'stored_bytes_source': {
+            'enum': ['progress', 'measure', 'ceph-diff', None]},
+        'restore_bytes': _bytes,
     },
     'additionalProperties': False,
     'required': ['id', 'name', 'parent_id', 'depth', 'status', 'size',
                  'created_at', 'is_incremental', 'has_dependent_backups',
                  'deletable', 'not_deletable_reason',
                  'hidden_dependent_count', 'restorable',
-                 'not_restorable_reason'],
+                 'not_restorable_reason', 'stored_bytes',
+                 'stored_bytes_source', 'restore_bytes'],
 }
 
 _chain = copy.deepcopy(summary)
