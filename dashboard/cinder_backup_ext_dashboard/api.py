@@ -58,8 +58,9 @@ def get_chain(request, backup_id):
 def annotate(request, backups, chains_for_all=False):
     """Set ``backup.cbe`` (a chain_info.Info) on each backup; return them.
 
-    Chains are read for the backups that others depend on (one GET per
-    chain); with ``chains_for_all``, for every backup (the detail page).
+    Each backup's chain is read, one GET per chain (its members share
+    it): the Stored column needs it for every row. With
+    ``chains_for_all``, one GET per backup (the detail page).
     """
     infos = []
     for backup in backups:

@@ -19,7 +19,8 @@ The backups table and the detail page decide from two sources:
   raw body at every microversion Horizon asks for (3.18 for show, 3.45 for
   the paged list); absent when the policy rule hides them;
 - the ``os-backup-chains`` resource (one GET per chain), for the number
-  of backups that depend on one, the parent, the children and the tree.
+  of backups that depend on one, the parent, the children, the tree and
+  the bytes each backup stored (Cinder's body has no such number).
 
 Everything here is plain Python so that it is tested without Horizon.
 """
@@ -48,11 +49,20 @@ def flag(backup, name):
     return value if isinstance(value, bool) else None
 
 
+def byte_count(value):
+    """A byte count as the API sent it; None for null or anything else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
 class ChainBody(object):
     """The body of ``GET os-backup-chains/{id}`` (its ``backup_chain``)."""
 
     def __init__(self, body):
         self.members = list(body.get('backups') or [])
+        #: The chain's total; None unless every member's is known.
+        self.stored_bytes = byte_count(body.get('stored_bytes'))
         self.by_id = {member['id']: member for member in self.members}
         rows = [dict(member, created_at=member.get('created_at') or '')
                 for member in self.members]
@@ -121,6 +131,21 @@ class Info(object):
         if self.has_dependents is False:
             return []
         return None
+
+    def _member_bytes(self, key):
+        if self.chain is None or self.id not in self.chain.ids:
+            return None
+        return byte_count(self.chain.by_id[self.id].get(key))
+
+    @property
+    def stored_bytes(self):
+        """What this backup wrote; None: unknown, hidden or not read."""
+        return self._member_bytes('stored_bytes')
+
+    @property
+    def restore_bytes(self):
+        """What a restore of it reads (with its ancestors); None: unknown."""
+        return self._member_bytes('restore_bytes')
 
     @property
     def restore_refusal(self):
@@ -191,27 +216,30 @@ def from_backup(backup):
 
 
 def attach_chains(infos, get_chain):
-    """Give each Info that needs its chain its ChainBody.
+    """Give each Info its ChainBody, one GET per chain.
 
-    A backup needs it when its flag says others depend on it (for Delete)
-    or when it is an incremental (for Restore: its ancestors decide). One
-    GET per chain: the members of a chain read for one backup serve the
-    others. The reading stops at the first chain that ``get_chain``
-    cannot read (it returns None: the resource is missing, or the policy
-    denies it); those Infos keep ``chain = None``.
+    Every backup shows its stored bytes, which only the chain has; the
+    members of a chain read for one backup serve the others, so a page
+    costs one GET per chain on it (a full backup without incrementals is
+    a chain of its own). ``get_chain`` returns None when it cannot read
+    a chain (the resource is missing, the policy denies it, the backup was
+    deleted since the list was read). Then Delete's count is lost for a
+    backup whose flag says others depend on it, and the reading stops;
+    an incremental still gets its own chain, for Restore's reason; only
+    the sizes of the others are given up (they would fail the same way).
     """
     chains_read = []
+    sizes = True
     for info in infos:
-        if not (info.has_dependents or info.is_incremental):
-            continue
         chain = next((c for c in chains_read if info.id in c.ids), None)
         if chain is None:
+            if not (sizes or info.is_incremental):
+                continue
             chain = get_chain(info.id)
             if chain is None:
                 if info.has_dependents:
                     return
-                # Only Restore's reason is lost: a backup deleted since
-                # the list was read, for one; the others still matter.
+                sizes = False
                 continue
             chains_read.append(chain)
         info.chain = chain

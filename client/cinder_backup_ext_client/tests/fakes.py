@@ -41,6 +41,8 @@ VOLUME = 'vol-1'
 VOLUMES = {VOLUME: 'volume-one', 'vol-2': 'volume-two'}
 T0 = datetime.datetime(2026, 11, 1, 10, 0)
 REFUSED = 'Invalid backup: Incremental backups exist for this backup.'
+#: What a backup wrote unless the test says otherwise (3 MiB).
+STORED = 3 * 1024 * 1024
 
 
 def fault(context, code, name, message):
@@ -52,12 +54,15 @@ class FakeCinder(fixtures.Fixture):
     """Backups of one project, the chain resource and backup DELETE.
 
     ``polls`` is how many status reads a backup stays ``deleting`` for;
-    ids in ``fail`` end in ``error`` instead of disappearing.
+    ids in ``fail`` end in ``error`` instead of disappearing. With
+    ``show_bytes`` False the policy hides the stored sizes (all null).
     """
 
-    def __init__(self, extension=True, polls=1, page_size=1000):
+    def __init__(self, extension=True, polls=1, page_size=1000,
+                 show_bytes=True):
         super().__init__()
         self.extension = extension
+        self.show_bytes = show_bytes
         self.polls = polls
         self.page_size = page_size
         self.rows = {}
@@ -66,14 +71,17 @@ class FakeCinder(fixtures.Fixture):
         self.volumes = dict(VOLUMES)
 
     def add(self, backup_id, parent=None, status='available', volume=VOLUME,
-            created_at=None):
-        """A backup; made a minute after the last unless ``created_at``."""
+            created_at=None, stored=STORED):
+        """A backup; made a minute after the last unless ``created_at``.
+
+        ``stored``: the bytes it wrote, None when not measured.
+        """
         created_at = created_at or (T0 + datetime.timedelta(
             minutes=len(self.rows)))
         self.rows[backup_id] = {
             'id': backup_id, 'name': 'n-' + backup_id, 'parent_id': parent,
             'status': status, 'size': 1, 'volume_id': volume,
-            'created_at': created_at.isoformat()}
+            'created_at': created_at.isoformat(), 'stored_bytes': stored}
         return backup_id
 
     def _setUp(self):
@@ -113,7 +121,24 @@ class FakeCinder(fixtures.Fixture):
     def _live(self):
         return list(self.rows.values())
 
+    def _stored(self, backup):
+        return backup['stored_bytes'] if self.show_bytes else None
+
+    def _restore_bytes(self, backup):
+        """As api/backup_chains.py: it and every ancestor, or None."""
+        total = 0
+        while backup is not None:
+            if self._stored(backup) is None:
+                return None
+            total += backup['stored_bytes']
+            if backup['parent_id'] is None:
+                return total
+            backup = self.rows.get(backup['parent_id'])
+        return None
+
     def _summary(self, chain):
+        stored = [self._stored(m) for m in chain.members]
+        unknown = stored.count(None)
         return {'id': chain.root['id'], 'volume_id': chain.root['volume_id'],
                 'project_id': PROJECT, 'is_orphan': chain.is_orphan,
                 'backup_count': len(chain.members), 'depth': chain.depth,
@@ -123,7 +148,10 @@ class FakeCinder(fixtures.Fixture):
                 chain.newest['created_at'],
                 'statuses': {'available': len(chain.members)},
                 'parent_hidden': chain.parent_hidden,
-                'hidden_backup_count': chain.hidden_count}
+                'hidden_backup_count': chain.hidden_count,
+                'stored_bytes': None if unknown else sum(stored),
+                'unmeasured_backup_count': unknown if self.show_bytes
+                else None}
 
     def _list(self, request, context):
         self.calls.append(('LIST', request.qs))
@@ -161,6 +189,11 @@ class FakeCinder(fixtures.Fixture):
         # As api/backup_chains.py: a restore reads every ancestor.
         by_id = dict(self.rows)
         for member in body['backups']:
+            row = self.rows[member['id']]
+            member['stored_bytes'] = self._stored(row)
+            member['stored_bytes_source'] = (
+                None if member['stored_bytes'] is None else 'progress')
+            member['restore_bytes'] = self._restore_bytes(row)
             problem = chains.restore_problem(member, by_id)
             if member['status'] != 'available':
                 problem = ('Its status is %s; Cinder restores only '
@@ -206,7 +239,9 @@ class FakeCinder(fixtures.Fixture):
         if row is None:
             return fault(context, 404, 'itemNotFound',
                          'Backup %s could not be found.' % backup_id)
-        return {'backup': dict(row)}
+        # Cinder's backup body has no stored size: only the chains do.
+        return {'backup': {key: value for key, value in row.items()
+                           if key != 'stored_bytes'}}
 
     def _backups(self, request, context):
         self.calls.append(('BACKUPS', request.qs))

@@ -77,14 +77,30 @@ class TestList(base.BaseTestCase):
                        if line.startswith('|')]
         self.assertEqual(
             ['Full Backup ID', 'Full Backup Name', 'Volume ID', 'Backups',
-             'Depth', 'Size', 'Newest Backup At', 'Orphan', 'Statuses',
-             'Hidden Backups', 'Full Backup Created At', 'Newest Backup ID'],
+             'Depth', 'Size', 'Stored', 'Newest Backup At', 'Orphan',
+             'Statuses', 'Hidden Backups', 'Full Backup Created At',
+             'Newest Backup ID', 'Unmeasured Backups'],
             [cell.strip() for cell in header.split('|')[1:-1]])
         self.assertEqual(['other', 'n-other', 'vol-2', '1'],
                          [cell.strip() for cell in row.split('|')[1:5]])
-        self.assertIn('| 1 GiB |', row)
-        self.assertEqual([1], [r['Size'] for r in json.loads(self._list(
-            '--volume', 'vol-2', '-f', 'json'))])
+        self.assertIn('| 1 GiB | 3 MiB  |', row)
+        self.assertEqual([(1, fakes.STORED)], [
+            (r['Size'], r['Stored']) for r in json.loads(self._list(
+                '--volume', 'vol-2', '-f', 'json'))])
+
+    def test_a_chain_with_an_unmeasured_backup_has_no_total(self):
+        self.cinder.rows['inc4']['stored_bytes'] = None
+        rows = {r['Full Backup ID']: r for r in json.loads(self._list(
+            '--volume', fakes.VOLUME, '--long', '-f', 'json'))}
+        self.assertEqual((None, 1), (rows['full4']['Stored'],
+                                     rows['full4']['Unmeasured Backups']))
+        self.assertEqual((2 * fakes.STORED, 0),
+                         (rows['full3']['Stored'],
+                          rows['full3']['Unmeasured Backups']))
+        table = self._list('--volume', fakes.VOLUME, '-c', 'Full Backup ID',
+                           '-c', 'Stored')
+        self.assertIn('| full4          | unknown |', table)
+        self.assertIn('| full3          | 6 MiB   |', table)
 
     def test_all_projects_from_a_member_says_it_was_ignored(self):
         app = fakes.FakeApp(client.ChainsClient(fakes.proxy()),
@@ -147,7 +163,57 @@ class TestShow(base.BaseTestCase):
         ids = [line.split('|')[1].rstrip() for line in out.splitlines()
                if line.startswith('|')][1:]
         self.assertEqual([' full', '   a', '     b', '   c'], ids)
-        self.assertIn('| n-b    | available | 1 GiB |', out)
+        self.assertIn('| n-b    | available | 1 GiB | 3 MiB  | 9 MiB ', out)
+
+    def _sizes(self, *argv):
+        rows = json.loads(fakes.run(backup_chains.ShowBackupChain,
+                                    ['b', '--long', '-f', 'json'] +
+                                    list(argv)))
+        return [(r['ID'], r['Stored'], r['Restore Reads'],
+                 r['Stored Source']) for r in rows]
+
+    def test_stored_and_restore_reads(self):
+        mib = fakes.STORED
+        self.cinder.rows['c']['stored_bytes'] = 512
+        self.assertEqual([('full', mib, mib, 'progress'),
+                          ('a', mib, 2 * mib, 'progress'),
+                          ('b', mib, 3 * mib, 'progress'),
+                          ('c', 512, mib + 512, 'progress')], self._sizes())
+        table = fakes.run(backup_chains.ShowBackupChain,
+                          ['b', '-c', 'ID', '-c', 'Stored', '-c',
+                           'Restore Reads'])
+        self.assertIn('|   a   | 3 MiB  | 6 MiB         |', table)
+        self.assertIn('|   c   | 512 B  | 3 MiB         |', table)
+
+    def test_unknown_sizes_are_null_never_0(self):
+        self.cinder.rows['a']['stored_bytes'] = None
+        # a restore of b reads a: unknown too; c does not.
+        mib = fakes.STORED
+        self.assertEqual([('full', mib, mib, 'progress'),
+                          ('a', None, None, None),
+                          ('b', mib, None, 'progress'),
+                          ('c', mib, 2 * mib, 'progress')], self._sizes())
+        table = fakes.run(backup_chains.ShowBackupChain,
+                          ['b', '-c', 'ID', '-c', 'Stored', '-c',
+                           'Restore Reads'])
+        self.assertIn('|   a   | unknown | unknown       |', table)
+        self.assertIn('|     b | 3 MiB   | unknown       |', table)
+
+    def test_sizes_hidden_by_policy_or_an_older_api(self):
+        self.cinder.show_bytes = False
+        self.assertEqual([(b, None, None, None)
+                          for b in ('full', 'a', 'b', 'c')], self._sizes())
+
+        def older(request, context):
+            body = self.cinder._show(request, context)
+            for member in body['backup_chain']['backups']:
+                del member['stored_bytes'], member['restore_bytes']
+                del member['stored_bytes_source']
+            return body
+        self.cinder.mock.get(fakes.ENDPOINT + '/os-backup-chains/b',
+                             json=older)
+        self.assertEqual([(b, None, None, None)
+                          for b in ('full', 'a', 'b', 'c')], self._sizes())
 
     def test_by_name(self):
         out = fakes.run(backup_chains.ShowBackupChain,
@@ -250,6 +316,22 @@ class TestShow(base.BaseTestCase):
         # (requests-mock reports paths lower-cased)
         self.assertIn('/os-backup-chains/..%2fvolumes',
                       self.cinder.mock.request_history[0].path)
+
+
+class TestHumanBytes(base.BaseTestCase):
+
+    def test_units(self):
+        for value, text in ((None, 'unknown'), (0, '0 B'), (1023, '1023 B'),
+                            (1024, '1 KiB'), (1536, '1.5 KiB'),
+                            (3276800, '3.1 MiB'), (734003200, '700 MiB'),
+                            (10 * 1024 ** 3, '10 GiB'),
+                            (2 * 1024 ** 5, '2048 TiB')):
+            self.assertEqual(text, backup_chains.human_bytes(value), value)
+
+    def test_machine_formats_keep_the_bytes(self):
+        self.assertEqual(3276800,
+                         backup_chains.Bytes(3276800).machine_readable())
+        self.assertIsNone(backup_chains.Bytes(None).machine_readable())
 
 
 class TestMissingExtension(base.BaseTestCase):

@@ -115,8 +115,8 @@ class TestPrune(base.BaseTestCase):
             'Volume vol-1: 7 backup(s) in 2 chain(s); keeping 5, '
             'deleting 2.\n'
             'Kept beyond --keep-last 1: 3 that kept backups were made from '
-            '(restoring needs them), 1 that Cinder would not delete now.\n',
-            err)
+            '(restoring needs them), 1 that Cinder would not delete now.\n'
+            'Deleting them frees 6 MiB (6291456 bytes).\n', err)
         lines = [line for line in out.splitlines() if line.startswith('|')]
         self.assertEqual(
             ['Volume', 'Backup', 'Name', 'Created At', 'Action', 'Reasons'],
@@ -186,6 +186,36 @@ class TestPrune(base.BaseTestCase):
             'said no)']), got['a1'])
         self.assertEqual(('not deleted', ['not tried: the run stopped at '
                                           'a1']), got['f1'])
+
+    def test_dry_run_says_what_each_plan_frees(self):
+        self.cinder.rows['b1']['stored_bytes'] = 1000
+        _status, _out, err = self._run('--keep-chains', '1', '--dry-run')
+        # f1, a1 and b1: 3 MiB + 3 MiB + 1000 bytes.
+        self.assertIn('deleting 3.\nDeleting them frees 6 MiB (6292456 '
+                      'bytes).\n', err)
+        self.cinder.rows['a1']['stored_bytes'] = None
+        _status, _out, err = self._run('--keep-chains', '1', '--dry-run')
+        self.assertIn('Deleting them frees at least 3 MiB (3146728 bytes): '
+                      'the stored size of 1 of the 3 is unknown (not '
+                      "measured, or hidden by the cloud's policy).\n", err)
+        self.cinder.show_bytes = False
+        _status, _out, err = self._run('--keep-chains', '1', '--dry-run')
+        self.assertIn('How much deleting them frees is unknown: no stored '
+                      "size is known (not measured, or hidden by the "
+                      "cloud's policy).\n", err)
+        self.assertEqual([], self.cinder.deletes())
+
+    def test_each_volume_says_its_own(self):
+        _status, _out, err = run('--all-volumes', '--keep-last', '1',
+                                 '--dry-run')
+        self.assertIn('Volume volume-one (vol-1): 7 backup(s) in 2 '
+                      'chain(s); keeping 2, deleting 5.\n', err)
+        self.assertEqual(1, err.count('Deleting them frees'))
+        self.assertIn('Deleting them frees 15 MiB (15728640 bytes).\n',
+                      err)
+        self.assertIn('Volume volume-two (vol-2): 1 backup(s) in 1 '
+                      'chain(s); keeping 1, deleting 0.\nNothing to '
+                      'delete.\n', err)
 
     def test_unknown_volume_is_an_error(self):
         error = self.assertRaises(

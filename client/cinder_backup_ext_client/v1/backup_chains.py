@@ -106,6 +106,38 @@ class GiB(columns.FormattableColumn):
         return self._value
 
 
+#: What a table says for a size the API does not give: not measured,
+#: hidden by policy, or a cloud whose API predates the sizes.
+UNKNOWN = 'unknown'
+
+
+def human_bytes(value):
+    """``3.1 MiB``: binary units, as Cinder's GiB; ``unknown`` for None."""
+    if value is None:
+        return UNKNOWN
+    for unit in ('B', 'KiB', 'MiB', 'GiB', 'TiB'):
+        if abs(value) < 1024 or unit == 'TiB':
+            break
+        value /= 1024.0
+    if unit == 'B':
+        return '%d B' % value
+    return '%s %s' % (('%.1f' % value).rstrip('0').rstrip('.'), unit)
+
+
+class Bytes(columns.FormattableColumn):
+    """Stored bytes: ``3.1 MiB`` in tables; the int (or null) elsewhere.
+
+    Scripts must get exact bytes, and null must stay null: an unknown
+    size is not 0.
+    """
+
+    def human_readable(self):
+        return human_bytes(self._value)
+
+    def machine_readable(self):
+        return self._value
+
+
 class Statuses(columns.FormattableColumn):
     """``available=3, error=1`` in tables; the mapping elsewhere."""
 
@@ -132,7 +164,10 @@ class Blank(columns.FormattableColumn):
 
 
 FORMATTERS = {'size': GiB, 'statuses': Statuses, 'restorable': Blank,
-              'not_restorable_reason': Blank, 'not_deletable_reason': Blank}
+              'not_restorable_reason': Blank, 'not_deletable_reason': Blank,
+              'stored_bytes': Bytes, 'restore_bytes': Bytes,
+              'stored_bytes_source': Blank,
+              'unmeasured_backup_count': Blank}
 
 
 def _row(item, fields):
@@ -154,7 +189,9 @@ class ListBackupChains(command.Lister):
 
     One row per chain, newest first, named by its full backup. A chain
     whose full backup no longer exists (Orphan) is named by its oldest
-    backup.
+    backup. Size is Cinder's (each backup counted as its whole volume);
+    Stored what the chain's backups wrote, before compression: unknown
+    when a backup was not measured or the cloud's policy hides sizes.
     """
 
     def get_parser(self, prog_name):
@@ -167,8 +204,8 @@ class ListBackupChains(command.Lister):
             help='Chains of every project (admin only; ignored for others)')
         parser.add_argument(
             '--long', action='store_true', default=False,
-            help='Also when the full backup was made, and the newest '
-                 'backup\'s ID')
+            help='Also when the full backup was made, the newest '
+                 'backup\'s ID and how many backups have no stored size')
         return parser
 
     def take_action(self, parsed_args):
@@ -192,6 +229,7 @@ class ListBackupChains(command.Lister):
         fields = [('Full Backup ID', 'id'), ('Full Backup Name', 'name'),
                   ('Volume ID', 'volume_id'), ('Backups', 'backup_count'),
                   ('Depth', 'depth'), ('Size', 'size'),
+                  ('Stored', 'stored_bytes'),
                   ('Newest Backup At', 'newest_created_at'),
                   ('Orphan', 'is_orphan'), ('Statuses', 'statuses'),
                   ('Hidden Backups', 'hidden_backup_count')]
@@ -199,7 +237,8 @@ class ListBackupChains(command.Lister):
             fields.insert(3, ('Project ID', 'project_id'))
         if parsed_args.long:
             fields += [('Full Backup Created At', 'created_at'),
-                       ('Newest Backup ID', 'newest_backup_id')]
+                       ('Newest Backup ID', 'newest_backup_id'),
+                       ('Unmeasured Backups', 'unmeasured_backup_count')]
         return ([name for name, _key in fields],
                 [_row(chain, fields) for chain in found])
 
@@ -210,7 +249,11 @@ class ShowBackupChain(command.Lister):
     Deletable says whether Cinder accepts a delete of that backup now;
     Restorable whether a restore of it can read its whole chain now, and
     Not Restorable Because why not (the first broken link). Cinder
-    refuses such a restore before it writes anything.
+    refuses such a restore before it writes anything. Stored is what the
+    backup wrote, before compression (Size is its volume's, as Cinder
+    counts it); Restore Reads what a restore of it reads: it and every
+    backup it was made from. unknown: not measured, or hidden by the
+    cloud's policy.
     """
 
     def get_parser(self, prog_name):
@@ -220,8 +263,9 @@ class ShowBackupChain(command.Lister):
             help='Any backup of the chain (name or ID)')
         parser.add_argument(
             '--long', action='store_true', default=False,
-            help='Also each backup\'s parent ID, why it cannot be deleted '
-                 'and how many backups of other projects depend on it')
+            help='Also each backup\'s parent ID, why it cannot be deleted, '
+                 'how many backups of other projects depend on it and how '
+                 'its stored size was measured')
         return parser
 
     def take_action(self, parsed_args):
@@ -229,6 +273,8 @@ class ShowBackupChain(command.Lister):
         chain = chains_client.get_chain(
             chains_client.find_backup(parsed_args.backup))
         fields = [('Name', 'name'), ('Status', 'status'), ('Size', 'size'),
+                  ('Stored', 'stored_bytes'),
+                  ('Restore Reads', 'restore_bytes'),
                   ('Created At', 'created_at'),
                   ('Incremental', 'is_incremental'),
                   ('Has Dependents', 'has_dependent_backups'),
@@ -238,7 +284,8 @@ class ShowBackupChain(command.Lister):
         if parsed_args.long:
             fields += [('Parent ID', 'parent_id'),
                        ('Not Deletable Because', 'not_deletable_reason'),
-                       ('Hidden Dependents', 'hidden_dependent_count')]
+                       ('Hidden Dependents', 'hidden_dependent_count'),
+                       ('Stored Source', 'stored_bytes_source')]
         rows = [[TreeID(backup['id'], backup.get('depth', 0))]
                 + _row(backup, fields) for backup in chain['backups']]
         return ['ID'] + [name for name, _key in fields], rows

@@ -122,6 +122,28 @@ def kept_beyond(plan):
     return ancestors, newer, len(beyond) - ancestors - newer
 
 
+def frees(members):
+    """The plan's line on what deleting ``members`` frees.
+
+    The sum of their stored bytes; a backup without a number (not
+    measured, or hidden by the policy) is said, never counted as 0.
+    """
+    known = [m['stored_bytes'] for m in members
+             if m.get('stored_bytes') is not None]
+    total = sum(known)
+    amount = '%s (%d bytes)' % (backup_chains.human_bytes(total), total)
+    unknown = len(members) - len(known)
+    if not unknown:
+        return 'Deleting them frees %s.\n' % amount
+    why = "(not measured, or hidden by the cloud's policy)"
+    if known:
+        return ('Deleting them frees at least %s: the stored size of %d of '
+                'the %d is unknown %s.\n' % (amount, unknown, len(members),
+                                             why))
+    return ('How much deleting them frees is unknown: no stored size is '
+            'known %s.\n' % why)
+
+
 class Reasons(columns.FormattableColumn):
     """``keep-daily 2026-12-03, parent of X`` in tables; a list elsewhere."""
 
@@ -307,10 +329,11 @@ class PruneBackups(command.Lister):
         if not plan.delete:
             err.write('Nothing to delete.\n')
             return
-        if parsed_args.dry_run:
-            return
         by_id = {member['id']: member for member in result.members}
         to_delete = [by_id[backup_id] for backup_id in plan.delete]
+        err.write(frees(to_delete))
+        if parsed_args.dry_run:
+            return
         run = chains_client.deleter(err, parsed_args.timeout).run(to_delete)
         result.deleted = {b['id'] for b in run.deleted}
         if not run.complete:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from horizon import messages
 from horizon import tables
+from horizon.templatetags import sizeformat
 
 from cinder_backup_ext_dashboard import api
 from cinder_backup_ext_dashboard import chain_info
@@ -42,6 +43,18 @@ def yes_no(value):
     if value is None:
         return None
     return _('Yes') if value else _('No')
+
+
+def human_bytes(value):
+    """Horizon's own size format (``3.1 MB``); None stays None."""
+    if value is None:
+        return None
+    return str(sizeformat.filesizeformat(value, sizeformat.float_format))
+
+
+def stored(backup):
+    """What the backup wrote, from its chain (Size is the volume's)."""
+    return human_bytes(api.info_of(backup).stored_bytes)
 
 
 def incremental(backup):
@@ -237,6 +250,14 @@ def _cell_named(name):
 
 
 class BackupsTable(horizon_compat.backups_tables.BackupsTable):
+    # "—" when the chain was not read, the backup not measured, or the
+    # policy hides the sizes: never 0.
+    stored_bytes = tables.Column(
+        stored, verbose_name=_('Stored'), empty_value=HIDDEN,
+        attrs={'data-type': 'size'},
+        help_text=_('What the backup wrote, before compression. Size is '
+                    'its volume\'s, as Cinder counts every backup.'),
+        cell_attributes_getter=_cell_named('stored_bytes'))
     is_incremental = tables.Column(
         incremental, verbose_name=_('Incremental'), empty_value=HIDDEN,
         cell_attributes_getter=_cell_named('is_incremental'))
@@ -251,7 +272,8 @@ class BackupsTable(horizon_compat.backups_tables.BackupsTable):
         status_choices=(('settled', True), ('pending', None)))
 
     class Meta(horizon_compat.backups_tables.BackupsTable.Meta):
-        columns = ('name', 'description', 'size', 'status', 'is_incremental',
+        columns = ('name', 'description', 'size', 'stored_bytes', 'status',
+                   'is_incremental',
                    'has_dependents', 'availability_zone', 'volume_name',
                    'snapshot', 'created_at', 'dependents_state')
         status_columns = ('status', 'dependents_state')

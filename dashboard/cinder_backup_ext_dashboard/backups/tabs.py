@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from cinder_backup_ext_dashboard import api
+from cinder_backup_ext_dashboard.backups import tables
+from cinder_backup_ext_dashboard import chain_info
 from cinder_backup_ext_dashboard import horizon_compat
 
 
@@ -37,11 +39,16 @@ def chain_context(backup):
     kind = None
     if is_incremental is not None:
         kind = _('Incremental') if is_incremental else _('Full')
+    # Sizes: None (the template's "—") when unknown or hidden.
     context = {'type': kind, 'is_full': is_incremental is False,
                'available': chain is not None,
-               'parent': None, 'children': [], 'tree': []}
+               'parent': None, 'children': [], 'tree': [],
+               'stored': tables.human_bytes(info.stored_bytes),
+               'restore': tables.human_bytes(info.restore_bytes),
+               'chain_stored': None}
     if chain is None:
         return context
+    context['chain_stored'] = tables.human_bytes(chain.stored_bytes)
     parent = chain.parent(info.id)
     context['parent'] = _link(parent) if parent else None
     context['children'] = [_link(child) for child in chain.children(info.id)]
@@ -52,6 +59,8 @@ def chain_context(backup):
             indent=2 * member.get('depth', 0),
             status=member.get('status'),
             size=member.get('size'),
+            stored=tables.human_bytes(
+                chain_info.byte_count(member.get('stored_bytes'))),
             created_at=member.get('created_at'),
             type=(_('Incremental') if member.get('parent_id') else _('Full')),
             current=member['id'] == info.id)

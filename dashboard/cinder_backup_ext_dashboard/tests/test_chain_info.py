@@ -173,8 +173,36 @@ class AttachChainsTest(unittest.TestCase):
         chain_info.attach_chains(
             [inc, full], lambda i: asked.append(i) or chain(FULL, INC1,
                                                             INC2))
+        # The full backup is in the chain read for inc2: no GET of its own.
         self.assertEqual(['inc2'], asked)
-        self.assertIsNone(full.chain)
+        self.assertIs(inc.chain, full.chain)
+
+    def test_a_full_without_dependents_reads_its_chain_for_its_size(self):
+        alone = member('alone')
+        infos = [chain_info.Info('alone', is_incremental=False,
+                                 has_dependents=False),
+                 chain_info.Info('full1', is_incremental=False,
+                                 has_dependents=False)]
+        asked = []
+
+        def get(backup_id):
+            asked.append(backup_id)
+            return chain(dict(alone, stored_bytes=5) if backup_id == 'alone'
+                         else FULL)
+        chain_info.attach_chains(infos, get)
+        self.assertEqual(['alone', 'full1'], asked)
+        self.assertEqual([5, None], [i.stored_bytes for i in infos])
+
+    def test_after_a_failure_only_incrementals_are_read(self):
+        # A cloud without the resource: the first 404 ends the reads made
+        # for sizes only; Restore's reason is still looked for.
+        infos = [chain_info.Info('f%d' % n, is_incremental=False,
+                                 has_dependents=False) for n in range(3)]
+        infos.append(chain_info.Info('inc2', is_incremental=True,
+                                     has_dependents=False))
+        asked = []
+        chain_info.attach_chains(infos, lambda i: asked.append(i))
+        self.assertEqual(['f0', 'inc2'], asked)
 
     def test_one_get_per_chain_only_where_needed(self):
         whole = chain(FULL, INC1, INC2)
@@ -188,9 +216,7 @@ class AttachChainsTest(unittest.TestCase):
             return whole
         chain_info.attach_chains(infos, get)
         self.assertEqual(calls, ['full1'])
-        self.assertIs(infos[0].chain, whole)
-        self.assertIs(infos[1].chain, whole)
-        self.assertIsNone(infos[2].chain)
+        self.assertEqual([whole] * 3, [i.chain for i in infos])
 
     def test_stops_when_unreadable(self):
         infos = [info(FULL, has_dependents=True),
@@ -199,6 +225,28 @@ class AttachChainsTest(unittest.TestCase):
         chain_info.attach_chains(infos, lambda i: calls.append(i))
         self.assertEqual(calls, ['full1'])
         self.assertIsNone(infos[0].chain)
+
+
+class SizesTest(unittest.TestCase):
+
+    def test_from_the_chain(self):
+        c = chain_info.ChainBody({
+            'stored_bytes': None,
+            'backups': [dict(FULL, stored_bytes=10, restore_bytes=10),
+                        dict(INC1, stored_bytes=None, restore_bytes=None),
+                        dict(INC2, stored_bytes=0, restore_bytes=True)]})
+        self.assertIsNone(c.stored_bytes)
+        self.assertEqual(
+            [(10, 10), (None, None), (0, None)],
+            [(info(m, c).stored_bytes, info(m, c).restore_bytes)
+             for m in (FULL, INC1, INC2)])
+        self.assertEqual(7, chain_info.ChainBody(
+            {'stored_bytes': 7, 'backups': []}).stored_bytes)
+
+    def test_no_chain_or_an_older_api_is_none_never_0(self):
+        self.assertIsNone(info(FULL).stored_bytes)
+        self.assertIsNone(info(FULL, chain(FULL)).stored_bytes)
+        self.assertIsNone(info(FULL, chain(INC1)).restore_bytes)
 
 
 class PlanTest(unittest.TestCase):

@@ -18,6 +18,7 @@ import unittest
 from unittest import mock
 
 from cinderclient import exceptions as cinder_exceptions
+from django import template
 from django.test import client as django_client
 
 from cinder_backup_ext_dashboard.backups import tables
@@ -106,8 +107,30 @@ class ColumnsTest(unittest.TestCase):
 
     def test_order(self):
         names = list(tables.BackupsTable(request()).columns)
-        self.assertEqual(names[names.index('status'):][:3],
-                         ['status', 'is_incremental', 'has_dependents'])
+        self.assertEqual(names[names.index('size'):][:5],
+                         ['size', 'stored_bytes', 'status', 'is_incremental',
+                          'has_dependents'])
+
+    def stored(self, backup):
+        table = tables.BackupsTable(request(), data=[backup])
+        column = table.columns['stored_bytes']
+        # As Horizon's cell renders it: empty_value stands in for None.
+        value = column.get_raw_data(backup)
+        return value, value if value is not None else column.empty_value
+
+    def test_stored_from_the_chain(self):
+        c = data.chain(dict(data.FULL, stored_bytes=3276800),
+                       dict(data.INC1, stored_bytes=512))
+        self.assertEqual(('3.1 MB', '3.1 MB'),
+                         self.stored(Backup(data.FULL, chain=c)))
+        self.assertEqual(('512 B', '512 B'),
+                         self.stored(Backup(data.INC1, chain=c)))
+
+    def test_stored_unknown_hidden_or_not_read_is_a_dash(self):
+        unmeasured = data.chain(dict(data.FULL, stored_bytes=None))
+        for backup in (Backup(data.FULL), Backup(data.FULL,
+                                                 chain=unmeasured)):
+            self.assertEqual((None, '\u2014'), self.stored(backup))
 
     def test_pending_row_keeps_refreshing(self):
         deleting = dict(data.INC2, status='deleting')
@@ -249,9 +272,42 @@ class ChainContextTest(unittest.TestCase):
                          [('full1', 0, False), ('inc1', 1, True),
                           ('inc2', 2, False)])
 
+    def test_sizes(self):
+        c = chain_info.ChainBody({'stored_bytes': None, 'backups': [
+            dict(data.FULL, stored_bytes=734003200, restore_bytes=734003200),
+            dict(data.INC1, stored_bytes=3276800, restore_bytes=737280000),
+            dict(data.INC2, stored_bytes=None, restore_bytes=None)]})
+        context = tabs.chain_context(Backup(data.INC1, chain=c))
+        self.assertEqual(('3.1 MB', '703.1 MB', None),
+                         (context['stored'], context['restore'],
+                          context['chain_stored']))
+        self.assertEqual(['700 MB', '3.1 MB', None],
+                         [n['stored'] for n in context['tree']])
+        c.stored_bytes = 2048
+        self.assertEqual('2 KB', tabs.chain_context(
+            Backup(data.INC1, chain=c))['chain_stored'])
+
+    def test_the_page_shows_the_sizes_and_a_dash_for_unknown(self):
+        c = chain_info.ChainBody({'stored_bytes': None, 'backups': [
+            dict(data.FULL, stored_bytes=734003200, restore_bytes=734003200),
+            dict(data.INC1, stored_bytes=None, restore_bytes=None)]})
+        backup = Backup(data.INC1, chain=c)
+        path = (importlib.resources.files('cinder_backup_ext_dashboard')
+                / 'templates' / tabs.BackupOverviewTab.template_name)
+        html = template.Template(path.read_text()).render(template.Context(
+            {'backup': backup, 'chain': tabs.chain_context(backup)}))
+        self.assertIn('<dd id="cbe-backup-stored" title="What the backup '
+                      'wrote, before compression">\u2014</dd>', html)
+        self.assertIn('<dd id="cbe-chain-stored">\u2014</dd>', html)
+        self.assertIn('<span class="cbe-stored">stored 700 MB</span>', html)
+        self.assertIn('<span class="cbe-stored">stored \u2014</span>', html)
+
     def test_no_chain(self):
         backup = Backup(data.FULL, {'is_incremental': False})
         context = tabs.chain_context(backup)
+        self.assertEqual((None, None, None),
+                         (context['stored'], context['restore'],
+                          context['chain_stored']))
         self.assertFalse(context['available'])
         self.assertTrue(context['is_full'])
         self.assertEqual(context['tree'], [])
