@@ -15,7 +15,7 @@
     tox -e chains                              # on a cloud of its own
     CBE_CLOUD_DIR=DIR python chains_job.py     # on a running local cloud
 
-jobs.sh starts the cloud of run.sh and sets CBE_CLOUD_DIR; this job stops
+cloud.py (jobs.sh) starts the cloud and sets CBE_CLOUD_DIR; this job stops
 what it started itself (a stock cinder-api) on success, failure, Ctrl-C or
 SIGTERM. Each check prints one PASS/FAIL line; the last line is
 "N passed, N failed" and the exit status is 1 when any check failed.
@@ -83,6 +83,9 @@ import time
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+from tools import harness  # noqa: E402
+
 PLUGIN_LINE = 'osapi_volume_extension = cinder_backup_ext.api.loader.load'
 REFUSED = 'Incremental backups exist for this backup'
 CLI_TIMEOUT = 300
@@ -132,21 +135,22 @@ def kill_children():
 
 
 class Cloud(object):
-    """The running local cloud of run.sh, and what this job adds to it."""
+    """The running local cloud (cloud.py), and what this job adds to it."""
 
     def __init__(self, folder):
         self.dir = folder
         self.state = read_state(folder)
-        self.stock_proc = None
+        self.stock = None
 
     def teardown(self):
-        if self.stock_proc:
-            stop_group(self.stock_proc, 'the stock cinder-api')
-            self.stock_proc = None
+        if self.stock:
+            harness.stop(self.stock)
+            log('the stock cinder-api stopped')
+            self.stock = None
 
 
 def read_state(cloud_dir):
-    """The cloud's cloud.env (run.sh) as a dict: its ports, database..."""
+    """The cloud's cloud.env (cloud.py) as a dict: its ports, database..."""
     state = {}
     with open(os.path.join(cloud_dir, 'cloud.env')) as f:
         for line in f:
@@ -154,25 +158,6 @@ def read_state(cloud_dir):
                 key, value = line.strip().split('=', 1)
                 state[key] = value
     return state
-
-
-def stop_group(proc, name):
-    """SIGTERM to the session ``proc`` leads, SIGKILL after 30 s."""
-    pgid = proc.pid
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    for _ in range(60):
-        time.sleep(0.5)
-        proc.poll()  # reaps the leader: a zombie would count as alive
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            log('%s stopped (process group %d)' % (name, pgid))
-            return
-    os.killpg(pgid, signal.SIGKILL)
-    log('%s killed (process group %d)' % (name, pgid))
 
 
 # --- the openstack CLI -------------------------------------------------------
@@ -716,8 +701,8 @@ def random_creates(clouds_yaml, volume_id, count, seed):
 
 
 def depths(db, ids):
-    """Each backup's depth in its chain (chains.py), over the live rows."""
-    from cinder_backup_ext import chains
+    """Each backup's depth in its chain (chains.build), over live rows."""
+    import cinder_backup_ext_chains as chains
     with db.cursor() as cur:
         cur.execute('SELECT id, parent_id, status, created_at FROM backups '
                     'WHERE deleted = 0')
@@ -765,39 +750,17 @@ def start_stock_api(cloud, port):
     expect(PLUGIN_LINE in lines, '%s has no line %r' % (conf, PLUGIN_LINE))
     with open(stock_conf, 'w') as f:
         f.write('\n'.join(ln for ln in lines if ln != PLUGIN_LINE) + '\n')
-    command = ['gunicorn', '--chdir', HERE, '--graceful-timeout', '5',
-               '-b', '127.0.0.1:%d' % port, '--workers', '1',
-               '--worker-class', 'sync', '--timeout', '180',
-               'cinder_wsgi:application']
-    help_text = subprocess.run(['gunicorn', '--help'], capture_output=True,
-                               text=True).stdout
-    if '--no-control-socket' in help_text:
-        command.insert(1, '--no-control-socket')
-    env = dict(os.environ, CBE_CINDER_ARGS='--config-file %s --log-file %s'
-               % (stock_conf, os.path.join(cloud.dir, 'cinder-api-stock.log')))
-    with open(os.path.join(cloud.dir, 'gunicorn-cinder-api-stock.out'),
-              'w') as out:
-        proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    cloud.stock_proc = proc
-    # run.sh stop tears down every process group in cloud.env, this too.
-    with open(os.path.join(cloud.dir, 'cloud.env'), 'a') as state:
-        state.write('PGIDS+=" %d"\n' % proc.pid)
-    import urllib.request
-    for _ in range(240):
-        if STOPPING.is_set():
-            raise Interrupted()
-        try:
-            urllib.request.urlopen('http://127.0.0.1:%d/' % port, timeout=5)
-            return stock_conf
-        except OSError as exc:
-            if getattr(exc, 'code', None):  # any HTTP answer: it is up
-                return stock_conf
-        expect(proc.poll() is None, 'the stock cinder-api exited (%s)'
-               % proc.returncode)
-        time.sleep(0.5)
-    raise CheckFailed('the stock cinder-api never answered on %d' % port)
+    # The cloud's too: its teardown (or run.sh stop) stops it as well.
+    cloud.stock = harness.start(
+        'gunicorn-cinder-api-stock', harness.gunicorn(HERE) + [
+            '-b', '127.0.0.1:%d' % port, '--workers', '1',
+            '--worker-class', 'sync', '--timeout', '180',
+            'cinder_wsgi:application'],
+        cloud.dir, cloud.state['RUN'], http='http://127.0.0.1:%d/' % port,
+        env={'CBE_CINDER_ARGS': '--config-file %s --log-file %s' % (
+            stock_conf, os.path.join(cloud.dir, 'cinder-api-stock.log'))})
+    harness.adopt(cloud.dir, cloud.stock)
+    return stock_conf
 
 
 def cleanup_clouds(cli, cloud_dir, ours_port, stock_port):
