@@ -22,6 +22,7 @@ the API and database modules load on first use (see _LAZY below).
 
 import functools
 import importlib
+import warnings
 
 from cinder.policies import backups as backup_policies
 from cinder.policies import base as policy_base
@@ -187,3 +188,18 @@ def authorize(ctxt, rule_defaults, action, target):
     if action not in enforcer.registered_rules:
         enforcer.register_defaults(rule_defaults)
     return ctxt.authorize(action, target=target, fatal=False)
+
+
+def register_backup_repository_opts():
+    """Register the options that say where posix/NFS/GlusterFS backups are.
+
+    ``backup_posix_path``, ``backup_share``, ``glusterfs_backup_share``,
+    their mount bases and ``state_path`` are declared by Cinder's own
+    driver modules, which register them on ``cfg.CONF`` when imported, so
+    the defaults (``$state_path/backup``...) are Cinder's. Call before
+    ``cfg.CONF`` parses its arguments: ``state_path`` is a CLI option.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # eventlet's deprecation, on import
+        for module in ('posix', 'nfs', 'glusterfs'):
+            importlib.import_module('cinder.backup.drivers.' + module)

@@ -17,16 +17,20 @@
     cinder-backup-ext-manage --config-file /etc/cinder/cinder.conf db version
     cinder-backup-ext-manage --config-file ... db downgrade base
     cinder-backup-ext-manage --config-file ... backups check-dependents [--fix]
+    cinder-backup-ext-manage --config-file ... backups measure --all
 
 It reads Cinder's own ``[database]`` options (``cmd/database.py``). Every
 failure ends with one line on stderr and exit status 1; a migration that
 fails leaves no revision recorded, so the next ``db sync`` starts it again.
 ``backups check-dependents`` exits 3 when it finds drift it did not fix,
-so that a monitoring check can run it.
+so that a monitoring check can run it. ``backups measure`` (``measure.py``)
+exits 3 when a backup it was asked for could not be measured, one line
+each saying why.
 """
 
 import argparse
 import sys
+import warnings
 
 from alembic import util as alembic_util
 from oslo_config import cfg
@@ -37,15 +41,24 @@ from cinder_backup_ext.cmd import database
 from cinder_backup_ext.db import dependents_check
 from cinder_backup_ext.db import migration
 from cinder_backup_ext.db import parent_index
+from cinder_backup_ext.db import sizes
+from cinder_backup_ext import measure
 
 CONF = cfg.CONF
 PROG = 'cinder-backup-ext-manage'
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 3
+EXIT_NOT_MEASURED = 3
 CHECK_EPILOG = """exit status:
   %d  every counter agrees with the live children (or --fix corrected all)
   %d  an error (one line on stderr)
   %d  drifted counters were found and not fixed (run with --fix)
 """ % (EXIT_OK, EXIT_ERROR, EXIT_DRIFT)
+MEASURE_EPILOG = """supported drivers: %s (cinder.backup.drivers.*)
+exit status:
+  %d  every backup asked for was measured (and recorded, unless --dry-run)
+  %d  an error (one line on stderr)
+  %d  a backup could not be measured (one "ID not measured: REASON" line each)
+""" % (', '.join(measure.SUPPORTED), EXIT_OK, EXIT_ERROR, EXIT_NOT_MEASURED)
 
 
 def db_sync(engine):
@@ -90,6 +103,26 @@ def check_dependents(engine):
     return EXIT_OK
 
 
+def measure_backups(engine):
+    args = CONF.category
+    dry_run = args.dry_run
+    missed = 0
+    for result in measure.measure(
+            engine, CONF, None if args.all else [args.backup_id], dry_run):
+        if result.reason:
+            missed += 1
+            print('%s not measured: %s' % (result.backup_id, result.reason))
+        else:
+            print('%s %d bytes in %d objects%s' % (
+                result.backup_id, result.size.stored_bytes,
+                result.size.object_count,
+                ' (dry run: not recorded)' if dry_run else ''))
+    if missed:
+        print('%d backup(s) not measured.' % missed)
+        return EXIT_NOT_MEASURED
+    return EXIT_OK
+
+
 def _add_parsers(subparsers):
     db = subparsers.add_parser('db').add_subparsers(dest='action')
     db.required = True
@@ -116,6 +149,18 @@ def _add_parsers(subparsers):
                        help='correct the drifted counters')
     check.add_argument('--batch-size', type=int, default=1000)
     check.set_defaults(func=check_dependents)
+    sizer = backups.add_parser(
+        'measure', epilog=MEASURE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="record the bytes each backup's objects take on the backend")
+    which = sizer.add_mutually_exclusive_group(required=True)
+    which.add_argument('--backup-id', help='measure this backup')
+    which.add_argument('--all', action='store_true',
+                       help='measure every backup that is not deleted')
+    sizer.add_argument('--dry-run', action='store_true',
+                       help='print the sizes, record nothing')
+    # The backup drivers' options are Cinder's: loaded only for this one.
+    sizer.set_defaults(func=measure_backups, cinder_opts=True)
 
 
 def _reason(exc):
@@ -126,21 +171,34 @@ def _reason(exc):
     return text[0] if text else type(orig).__name__
 
 
+def _register_cinder_opts():
+    """Cinder's backup driver options, loaded with Cinder itself."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # eventlet's deprecation, on import
+        from cinder_backup_ext import compat
+    compat.register_backup_repository_opts()
+
+
 def main(argv=None):
     database.log_to_stderr(PROG)
     database.register_opts(CONF)
     CONF.register_cli_opt(cfg.SubCommandOpt(
         'category', title='commands', handler=_add_parsers))
+    args = sys.argv[1:] if argv is None else argv
     try:
-        CONF(sys.argv[1:] if argv is None else argv, project='cinder',
-             prog=PROG)
+        CONF(args, project='cinder', prog=PROG)
+        if getattr(CONF.category, 'cinder_opts', False):
+            # Some are CLI options: registered unparsed, then parsed again.
+            CONF.clear()
+            _register_cinder_opts()
+            CONF(args, project='cinder', prog=PROG)
         engine = database.engine(CONF)
         try:
             return CONF.category.func(engine) or EXIT_OK
         finally:
             engine.dispose()
     except (cfg.Error, ValueError, RuntimeError,
-            migration.NotCinderDatabase,
+            migration.NotCinderDatabase, sizes.NotSynced,
             alembic_util.CommandError, sa.exc.SQLAlchemyError,
             db_exc.DBError) as exc:
         print('%s: error: %s' % (PROG, _reason(exc)), file=sys.stderr)

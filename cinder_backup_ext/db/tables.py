@@ -39,6 +39,8 @@ BACKUPS = sa.table(
     sa.column('display_name', sa.String),
     sa.column('container', sa.String),
     sa.column('service', sa.String),
+    # The prefix of a chunked backup's objects (backups measure).
+    sa.column('service_metadata', sa.String),
     sa.column('fail_reason', sa.String),
     sa.column('size', sa.Integer),
     sa.column('object_count', sa.Integer),
