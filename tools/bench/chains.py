@@ -24,7 +24,9 @@ surround them. Cinder's real v3 WSGI app (api-paste.ini, the plugin in
 ``osapi_volume_extension``; ``tools/cinder_app.py``) serves,
 in process:
 
-- ``GET /os-backup-chains/{leaf}``: show, the chain of the newest backup;
+- ``GET /os-backup-chains/{leaf}``: show, the chain of the newest backup,
+  before and after every member's stored bytes are recorded (the same
+  statements either way);
 - ``GET /os-backup-chains?volume_id=V``: list, every chain of the volume;
 - for scale, Cinder's own ``GET /backups/detail?volume_id=V&limit=N`` of
   the same rows, from a stock app (no plugin).
@@ -215,10 +217,11 @@ def _run(args, url, tmp):
 
     from cinder_backup_ext import compat
     from cinder_backup_ext.db import migration
+    from cinder_backup_ext.db import sizes
 
     engine = compat.get_engine()
     compat.db_sync(engine)
-    migration.upgrade(engine)  # the parent_id index, as deployed
+    migration.upgrade(engine)  # the index and the sizes table, as deployed
     start = datetime.datetime(2026, 11, 1)
     layouts = {}
     rows = other_rows(args.other_rows, args.seed, start)
@@ -262,6 +265,12 @@ def _run(args, url, tmp):
             assert len(body['backups']) == len(mine), len(body['backups'])
             return len(body['backups'])
 
+        def sized_check(body):
+            # Every member's bytes known: the chain has its total.
+            chain = body['backup_chain']
+            assert chain['stored_bytes'] == chain['backup_count'] * 1024
+            return show_check(body)
+
         measured = {
             'chain show': _measure(
                 apps['plugin'], '/os-backup-chains/%s' % mine[-1]['id'],
@@ -273,6 +282,13 @@ def _run(args, url, tmp):
                 apps['stock'], '/backups/detail?volume_id=%s&limit=%d'
                 % (volume_id, limit), args.requests, counter, detail_check),
         }
+        # The same show once the notifier has recorded every member's
+        # stored bytes: the same statements (an outer join), bytes shown.
+        for row in mine:
+            sizes.record(engine, row['id'], sizes.Size(1024, 1))
+        measured['chain show, sizes known'] = _measure(
+            apps['plugin'], '/os-backup-chains/%s' % mine[-1]['id'],
+            args.requests, counter, sized_check)
         result['layouts'][label] = measured
     return result
 
