@@ -203,3 +203,15 @@ def register_backup_repository_opts():
         warnings.simplefilter('ignore')  # eventlet's deprecation, on import
         for module in ('posix', 'nfs', 'glusterfs'):
             importlib.import_module('cinder.backup.drivers.' + module)
+
+
+def share_mount_point(driver, base, share):
+    """Where cinder-backup mounts an NFS or GlusterFS ``share``.
+
+    os-brick (Cinder's own dependency) names it: a hash of the share under
+    ``base``. Imported here: os-brick loads eventlet, whose import warns.
+    """
+    from os_brick.remotefs import remotefs
+    client = remotefs.RemoteFsClient(
+        driver, root_helper=None, **{'%s_mount_point_base' % driver: base})
+    return client.get_mount_point(share)

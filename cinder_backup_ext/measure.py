@@ -80,12 +80,9 @@ def repository(driver, conf):
     if not share:
         raise NotMeasured('no %s share in the configuration files'
                           % driver)
-    # Imported here: os-brick loads eventlet, whose import warns on stderr.
-    from os_brick.remotefs import remotefs
-    client = remotefs.RemoteFsClient(
-        driver, root_helper=None,
-        **{'%s_mount_point_base' % driver: base})
-    return client.get_mount_point(share)
+    # compat imports Cinder: only where a share is asked for.
+    from cinder_backup_ext import compat
+    return compat.share_mount_point(driver, base, share)
 
 
 def _stored(row, conf):
