@@ -17,7 +17,7 @@
     billing.py gnocchi-setup   --admin CLOUDS.yaml
     billing.py cloudkitty-setup --admin CLOUDS.yaml
     billing.py seed-state --ck-conf FILE PROJECT_ID...
-    billing.py scenario --cloud-dir DIR --out FILE
+    billing.py scenario --cloud-dir DIR --label L --out FILE [--stored-mib N]
     billing.py gnocchi-check --admin CLOUDS.yaml --positive FILE --bus FILE
         --negative FILE --bus FILE
     billing.py cloudkitty-check --admin CLOUDS.yaml --positive FILE
@@ -35,6 +35,7 @@ import datetime
 import decimal
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -46,10 +47,18 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 ETC = os.path.join(TOP, 'etc')
 HASHMAP = os.path.join(ETC, 'cloudkitty', 'hashmap-backup.yaml')
+HASHMAP_STORED = os.path.join(ETC, 'cloudkitty', 'hashmap-backup-stored.yaml')
+CK_METRICS = os.path.join(ETC, 'cloudkitty', 'metrics.yml')
 RESOURCE_TYPE = os.path.join(ETC, 'gnocchi',
                              'cinder_backup.resource_type.json')
 METERS = os.path.join(ETC, 'ceilometer', 'meters.d', 'cinder-backup-ext.yaml')
 PERIOD = datetime.timedelta(seconds=60)  # CloudKitty's [collect] period
+# The Ceilometer meters the job follows into Gnocchi and CloudKitty.
+METERED = ('backup.size', 'backup.stored')
+MIB = 1 << 20
+# Quantities and amounts that CloudKitty keeps as floats, compared to the
+# decimals computed here: equal to a part in 10^9.
+TOLERANCE = decimal.Decimal('1e-9')
 # Each state below takes seconds on a healthy machine, loaded or not;
 # this bounds only a broken service.
 WAIT_LIMIT = 900
@@ -139,37 +148,39 @@ def gnocchi_setup(args):
 
 
 def cloudkitty_setup(args):
-    """etc/cloudkitty/hashmap-backup.yaml through CloudKitty's v1 API."""
+    """etc/cloudkitty/hashmap-backup*.yaml through CloudKitty's v1 API."""
     session = admin_session(args.admin)
-    with open(HASHMAP) as f:
-        hm = yaml.safe_load(f)
     base = '/v1/rating'
     api(session, 'rating', 'PUT', base + '/modules/hashmap',
         json={'module_id': 'hashmap', 'enabled': True, 'priority': 1})
-    svc = api(session, 'rating', 'POST', base + '/module_config/hashmap/'
-              'services', json={'name': hm['service']})
-    field = api(session, 'rating', 'POST', base + '/module_config/hashmap/'
-                'fields', json={'service_id': svc['service_id'],
-                                'name': hm['field']})
     # CloudKitty 25's rules are valid from their "start" (by default their
     # creation) and rate nothing before it: these are valid from a few
     # minutes back, before the first period seed-state lets it rate (a
     # start in the past needs force).
     start = datetime.datetime.now(datetime.timezone.utc).replace(
         second=0, microsecond=0, tzinfo=None) - datetime.timedelta(minutes=5)
-    for value, cost in hm['mappings'].items():
-        api(session, 'rating', 'POST', base + '/module_config/hashmap/'
-            'mappings', params={'force': 'true'},
-            json={'field_id': field['field_id'], 'value': value,
-                  'cost': str(cost), 'type': hm['type'],
-                  'start': start.isoformat()})
     mods = api(session, 'rating', 'GET', base + '/modules')
     enabled = [m['module_id'] for m in mods['modules'] if m['enabled']]
-    log('cloudkitty: rating modules enabled: %s; hashmap service %s, field '
-        '%s, %s (valid from %s)', enabled, hm['service'], hm['field'],
-        ', '.join('%s=%s' % kv for kv in hm['mappings'].items()), start)
+    log('cloudkitty: rating modules enabled: %s', enabled)
     if 'hashmap' not in enabled:
         raise Failed('hashmap is not enabled')
+    for path in (HASHMAP, HASHMAP_STORED):
+        with open(path) as f:
+            hm = yaml.safe_load(f)
+        svc = api(session, 'rating', 'POST', base + '/module_config/'
+                  'hashmap/services', json={'name': hm['service']})
+        field = api(session, 'rating', 'POST', base + '/module_config/'
+                    'hashmap/fields', json={'service_id': svc['service_id'],
+                                            'name': hm['field']})
+        for value, cost in hm['mappings'].items():
+            api(session, 'rating', 'POST', base + '/module_config/hashmap/'
+                'mappings', params={'force': 'true'},
+                json={'field_id': field['field_id'], 'value': value,
+                      'cost': str(cost), 'type': hm['type'],
+                      'start': start.isoformat()})
+        log('cloudkitty: hashmap service %s, field %s, %s (valid from %s)',
+            hm['service'], hm['field'], ', '.join(
+                '%s=%s' % kv for kv in hm['mappings'].items()), start)
 
 
 def seed_state(args):
@@ -214,11 +225,97 @@ def cinder_parent_id(cloud_dir, backup_id):
         conn.close()
 
 
+# Cinder's own option definitions and defaults over the cloud's cinder.conf.
+READ_BACKUP_OPTS = '''
+import sys
+from oslo_config import cfg
+from cinder.backup.drivers import posix
+conf = cfg.ConfigOpts()
+conf.register_opts(posix.posixbackup_service_opts)
+conf(args=[], default_config_files=[sys.argv[1]], default_config_dirs=[])
+print(conf.backup_sha_block_size_bytes, conf.backup_file_size)
+'''
+
+
+def backup_block_sizes(cloud_dir):
+    """(backup_sha_block_size_bytes, backup_file_size) as Cinder reads them.
+
+    The grain of an incremental, and the largest object a backup writes.
+    In a child Python: Cinder's modules are not imported into this one.
+    """
+    out = subprocess.run([sys.executable, '-c', READ_BACKUP_OPTS,
+                          os.path.join(cloud_dir, 'cinder.conf')],
+                         check=True, capture_output=True, text=True).stdout
+    block, file_size = (int(word) for word in out.split())
+    return block, file_size
+
+
+def fill_random(path):
+    """The volume's whole file written with random data; its size.
+
+    A full backup reads every byte of the volume, so what it writes is the
+    whole volume: random, so that nothing a driver might skip or compress
+    away is in it.
+    """
+    size = os.path.getsize(path)
+    piece = 16 * MIB
+    with open(path, 'r+b') as f:
+        for offset in range(0, size, piece):
+            f.write(os.urandom(min(piece, size - offset)))
+    if os.path.getsize(path) != size:
+        raise Failed('writing %s changed its size' % path)
+    return size
+
+
+def scatter(rng, size, block, total, runs):
+    """runs runs of total/runs bytes each: [(offset, length)].
+
+    One in each equal slice of the volume, blocks apart, none starting on
+    a block edge: each run touches a partial block at both ends, the
+    worst case the bound of an incremental allows for.
+    """
+    length, slot = total // runs, size // runs
+    places = (slot - length) // block - 2
+    if total % runs or length % block or places <= 0:
+        raise Failed('cannot place %d runs of %d bytes in %d bytes with '
+                     '%d-byte blocks' % (runs, length, size, block))
+    return [(number * slot + rng.randrange(places) * block
+             + rng.randrange(1, block), length) for number in range(runs)]
+
+
+def rewrite(path, runs, rng):
+    """Each byte of each run changed (XOR with nonzero random bytes).
+
+    A byte left as it was could leave a block unchanged, and the
+    incremental smaller than the check expects.
+    """
+    with open(path, 'r+b') as f:
+        for offset, length in runs:
+            f.seek(offset)
+            old = f.read(length)
+            mask = rng.randbytes(length).replace(b'\0', b'\1')
+            f.seek(offset)
+            f.write((int.from_bytes(old, 'big') ^ int.from_bytes(
+                mask, 'big')).to_bytes(length, 'big'))
+
+
+def touched_bytes(runs, block):
+    """Bytes of the hash blocks the runs touch: what an incremental writes."""
+    blocks = set()
+    for offset, length in runs:
+        blocks.update(range(offset // block,
+                            (offset + length - 1) // block + 1))
+    return len(blocks) * block
+
+
 def scenario(args):
     """A volume, a full and two incremental backups, then the usage audit.
 
     As the project member; cinder-volume-usage-audit over the period sends
-    backup.exists, as it does in production.
+    backup.exists, as it does in production. With --stored-mib N, what
+    each backup stores is known: the volume's file (file_volume_dir,
+    filedriver.py) is filled with random data before the full, N MiB of
+    it changed before the first incremental, nothing before the second.
     """
     os.environ['OS_CLIENT_CONFIG_FILE'] = os.path.join(args.cloud_dir,
                                                        'clouds.yaml')
@@ -228,16 +325,44 @@ def scenario(args):
     vol = bs.create_volume(size=args.size, name='billing-vol')
     vol = bs.wait_for_status(vol, 'available', failures=['error'],
                              interval=2, wait=300)
+    stored = None
+    if args.stored_mib:
+        path = os.path.join(args.cloud_dir, 'volumes', vol.id)
+        block, file_size = backup_block_sizes(args.cloud_dir)
+        seed = int(os.environ.get('BILLING_STORED_SEED')
+                   or random.SystemRandom().randrange(1 << 32))
+        rng = random.Random(seed)
+        written = fill_random(path)
+        runs = scatter(rng, written, block, args.stored_mib * MIB,
+                       args.stored_runs)
+        low = args.stored_mib * MIB
+        stored = {'written': written, 'block': block,
+                  'file_size': file_size, 'seed': seed, 'runs': runs,
+                  'changed': low, 'touched': touched_bytes(runs, block),
+                  'expect': [(written, written), (low, low + 2 * block
+                                                  * len(runs)), (0, 0)]}
+        log('%s: volume %s: %d random bytes written to %s; '
+            'backup_sha_block_size_bytes %d, backup_file_size %d',
+            args.label, vol.id, written, path, block, file_size)
     backups = []
     for i, incremental in enumerate((False, True, True)):
+        if stored and i == 1:
+            rewrite(path, stored['runs'], rng)
+            log('%s: %d MiB changed in %d runs of %d bytes, none on a block '
+                'edge (BILLING_STORED_SEED=%d): %d blocks touched, %d bytes',
+                args.label, args.stored_mib, len(stored['runs']),
+                stored['runs'][0][1], stored['seed'],
+                stored['touched'] // stored['block'], stored['touched'])
         b = bs.create_backup(volume_id=vol.id, name='billing-%d' % i,
                              is_incremental=incremental)
         b = bs.wait_for_status(b, 'available', failures=['error'],
-                               interval=2, wait=300)
+                               interval=2, wait=600)
         b = bs.get_backup(b.id)
         backups.append({'id': b.id, 'name': b.name, 'size': b.size,
                         'parent_id': cinder_parent_id(args.cloud_dir, b.id),
                         'expected': 'incremental' if incremental else 'full'})
+        if stored:
+            backups[-1]['stored'] = stored['expect'][i]
         log('%s: backup %s (%s, %s GiB, parent %s)', args.label, b.id,
             backups[-1]['expected'], b.size, backups[-1]['parent_id'])
     ended = datetime.datetime.now(datetime.timezone.utc)
@@ -252,12 +377,33 @@ def scenario(args):
     subprocess.run(audit, check=True, stdout=subprocess.DEVNULL)
     out = {'label': args.label, 'project_id': conn.current_project_id,
            'volume_id': vol.id, 'backups': backups,
-           'started': started.isoformat()}
+           'started': started.isoformat(), 'stored': stored}
     with open(args.out, 'w') as f:
         json.dump(out, f, indent=1)
 
 
 # --- the checks --------------------------------------------------------------
+def meter_sources():
+    """{meter: (event types, payload key)} from the shipped meter file."""
+    with open(METERS) as f:
+        meters = {m['name']: m for m in yaml.safe_load(f)['metric']}
+    sources = {}
+    for name in METERED:
+        events, volume = meters[name]['event_type'], meters[name]['volume']
+        prefix = '$.payload.'
+        if not volume.startswith(prefix):
+            raise Failed('%s: volume %r is not a payload key' % (name, volume))
+        sources[name] = ([events] if isinstance(events, str) else events,
+                         volume[len(prefix):])
+    return sources
+
+
+def ck_metrics():
+    """{meter: its entry in etc/cloudkitty/metrics.yml}."""
+    with open(CK_METRICS) as f:
+        return yaml.safe_load(f)['metrics']
+
+
 def gnocchi_resources(session, run):
     return api(session, 'metric', 'POST',
                '/v1/search/resource/cinder_backup',
@@ -265,34 +411,43 @@ def gnocchi_resources(session, run):
 
 
 def bus_measures(run, bus):
-    """What Gnocchi must hold: {backup id: {window: max size}}.
+    """What Gnocchi must hold: {(meter, backup id): {window: max value}}.
 
     From the notifications the tap recorded on the cloud's topic (Cinder
     sends each to Ceilometer's topic too, with the same timestamp, which
-    becomes the sample's): those of the event types that meter backup.size.
+    becomes the sample's): those of the event types that meter backup.size
+    and backup.stored. A null or absent value makes no measure: Ceilometer
+    drops such a sample.
     """
-    with open(METERS) as f:
-        meter, = [m for m in yaml.safe_load(f)['metric']
-                  if m['name'] == 'backup.size']
-    want = {b['id']: {} for b in run['backups']}
+    sources = meter_sources()
+    ids = {b['id'] for b in run['backups']}
+    want = {}
     with open(bus) as f:
         for line in f:
             m = json.loads(line)
-            backup = want.get(m['payload'].get('backup_id'))
-            if m['event_type'] in meter['event_type'] and backup is not None:
+            backup_id = m['payload'].get('backup_id')
+            if backup_id not in ids:
+                continue
+            for meter, (events, key) in sources.items():
+                value = m['payload'].get(key)
+                if m['event_type'] not in events or value is None:
+                    continue
+                windows = want.setdefault((meter, backup_id), {})
                 window = minute(m['metadata']['timestamp'])
-                backup[window] = max(backup.get(window, 0),
-                                     m['payload']['size'])
-    for backup_id, windows in want.items():
-        if not windows:
+                windows[window] = max(windows.get(window, value), value)
+    for backup_id in sorted(ids):
+        if ('backup.size', backup_id) not in want:
             raise Failed('%s: no backup.size event of backup %s on the bus'
                          % (run['label'], backup_id))
     return want
 
 
-def gnocchi_measures(session, resource, refresh=False):
+def gnocchi_measures(session, resource, meter, refresh=False):
+    """{window: max} of the resource's metric, or None if it has none."""
+    if meter not in resource['metrics']:
+        return None
     measures = api(session, 'metric', 'GET', '/v1/metric/%s/measures'
-                   % resource['metrics']['backup.size'],
+                   % resource['metrics'][meter],
                    params={'aggregation': 'max', 'granularity': 60,
                            'refresh': 'true' if refresh else 'false'})
     return {minute(ts): value for ts, _gran, value in measures}
@@ -301,28 +456,39 @@ def gnocchi_measures(session, resource, refresh=False):
 def check_gnocchi(session, run, bus, positive):
     """Wait until Gnocchi holds every measure the bus says it must."""
     want = bus_measures(run, bus)
+    ids = {b['id'] for b in run['backups']}
 
     def probe():
         res = {r['id']: r for r in gnocchi_resources(session, run)
-               if r['id'] in want}
-        seen, done = [], len(res) == len(want)
-        for backup_id, windows in want.items():
-            got = (gnocchi_measures(session, res[backup_id], refresh=True)
+               if r['id'] in ids}
+        seen, done = [], len(res) == len(ids)
+        for (meter, backup_id), windows in sorted(want.items()):
+            got = (gnocchi_measures(session, res[backup_id], meter,
+                                    refresh=True)
                    if backup_id in res else None)
             if got is None or any(w not in got for w in windows):
                 done = False
-            seen.append('%s: %s, events on the bus at %s' % (
-                backup_id, 'no resource' if got is None else
+            seen.append('%s of %s: %s, events on the bus at %s' % (
+                meter, backup_id, 'no resource' if backup_id not in res
+                else 'no metric' if got is None else
                 'measures at %s' % sorted(w.strftime('%H:%M') for w in got),
                 sorted(w.strftime('%H:%M') for w in windows)))
         return (res if done else None), '; '.join(seen)
     by_id = wait_for('Gnocchi to hold the measures of %s' % run['label'],
                      probe)
-    for backup_id, windows in want.items():
-        got = gnocchi_measures(session, by_id[backup_id])
+    for (meter, backup_id), windows in sorted(want.items()):
+        got = gnocchi_measures(session, by_id[backup_id], meter)
         if got != windows:
-            raise Failed('%s: backup %s has measures %s in Gnocchi, the bus '
-                         'says %s' % (run['label'], backup_id, got, windows))
+            raise Failed('%s: backup %s has %s measures %s in Gnocchi, the '
+                         'bus says %s' % (run['label'], backup_id, meter, got,
+                                          windows))
+    for backup_id, r in by_id.items():
+        metrics = sorted(m for m in r['metrics'] if m in METERED)
+        expected = sorted(m for m, b in want if b == backup_id)
+        if metrics != expected:
+            raise Failed('%s: backup %s has the metrics %s in Gnocchi, the '
+                         'bus says %s' % (run['label'], backup_id, metrics,
+                                          expected))
     log('%s: Gnocchi holds the %d measures of the bus; resources of type '
         'cinder_backup in project %s:', run['label'],
         sum(map(len, want.values())), run['project_id'])
@@ -345,51 +511,125 @@ def check_gnocchi(session, run, bus, positive):
         if r.get('volume_id') != run['volume_id']:
             raise Failed('%s: backup %s volume_id %r' % (
                 run['label'], b['id'], r.get('volume_id')))
+    check_stored_gnocchi(run, want, positive)
     return max(max(w) for w in want.values())
 
 
-def expected_amounts(session, run, prices):
-    """What CloudKitty must charge, computed from Gnocchi's own measures.
+def check_stored_gnocchi(run, want, positive):
+    """backup.stored: each backup's one measure is what it wrote.
 
-    CloudKitty rates one point per backup and period: the max of the
-    period's measures, at the price of the backup's backup_type. Its
-    collector asks Gnocchi with use_history: a period counts the measures
-    of the resource revisions that began before it ended. A sample's time
-    is its notification's and Ceilometer creates the resource a moment
-    later, so on a loaded machine a backup's first period can end in
-    between: that measure is not rated.
+    Gnocchi holds what the bus carried (check_gnocchi); here that is what
+    the scenario wrote: the full, the volume's bytes; the incremental,
+    the N MiB changed, within a hash block at each end of each run
+    (exactly the blocks the runs touch); the incremental of an unchanged
+    volume, 0. Without the notification driver, no backup has one.
     """
-    want = collections.defaultdict(lambda: [decimal.Decimal(0),
-                                            decimal.Decimal(0)])
+    stored = [(b, want.get(('backup.stored', b['id'])))
+              for b in run['backups']]
+    if not positive:
+        have = [b['id'] for b, windows in stored if windows]
+        if have:
+            raise Failed('%s: backups %s have backup.stored measures '
+                         'without the notification driver' % (
+                             run['label'], have))
+        log('%s: no backup.stored measure (no stored_bytes on the bus)',
+            run['label'])
+        return
+    made = run['stored']
+    log('%s: backup.stored in Gnocchi, bytes (backup_sha_block_size_bytes '
+        '%d, backup_file_size %d):', run['label'], made['block'],
+        made['file_size'])
+    for b, windows in stored:
+        if not windows or len(windows) != 1:
+            raise Failed('%s: backup %s has backup.stored measures %s, '
+                         'expected one, from backup.create.end' % (
+                             run['label'], b['id'], windows))
+        [value] = windows.values()
+        low, high = b['stored']
+        log('  %s  %-11s %10d bytes = %9.4f MiB  (expected %d to %d)',
+            b['id'], b['expected'], value, value / MIB, low, high)
+        if not low <= value <= high:
+            raise Failed('%s: backup %s (%s) stored %d bytes, expected %d '
+                         'to %d (BILLING_STORED_SEED=%d)' % (
+                             run['label'], b['id'], b['expected'], value,
+                             low, high, made['seed']))
+    incremental = stored[1][1]
+    [value] = incremental.values()
+    if value != made['touched']:
+        raise Failed('%s: the incremental stored %d bytes; the runs touch '
+                     '%d bytes (BILLING_STORED_SEED=%d)' % (
+                         run['label'], value, made['touched'], made['seed']))
+    log('  the full stored the %d bytes written; the incremental %d MiB '
+        'changed + %d bytes of partial blocks (%d runs); the unchanged '
+        'incremental 0', made['written'], made['changed'] // MIB,
+        value - made['changed'], len(made['runs']))
+
+
+def rateable(session, run):
+    """What CloudKitty can rate, from Gnocchi's own measures.
+
+    {meter: {backup id: {window: value}}}, the backups' backup_type, and
+    the first and last window with a measure. Its collector asks Gnocchi
+    with use_history: a period counts the measures of the resource
+    revisions that began before it ended. A sample's time is its
+    notification's and Ceilometer creates the resource a moment later, so
+    on a loaded machine a backup's first period can end in between: that
+    measure is not rated (backup.stored has only that one).
+    """
+    points = {meter: {} for meter in METERED}
+    types, windows = {}, []
     ids = {b['id'] for b in run['backups']}
-    windows = []
     for r in gnocchi_resources(session, run):
         if r['id'] not in ids:
             continue
+        types[r['id']] = r.get('backup_type')
         created = min(utc(h['revision_start']) for h in api(
             session, 'metric', 'GET',
             '/v1/resource/cinder_backup/%s/history' % r['id']))
-        for window, value in gnocchi_measures(session, r).items():
-            windows.append(window)
-            if window + PERIOD <= created:
-                log('%s: backup %s: its measure of %s is not rated, the '
-                    'resource was created in Gnocchi at %s', run['label'],
-                    r['id'], window.isoformat(), created.isoformat())
-                continue
-            qty = decimal.Decimal(str(value))
-            price = prices.get(r.get('backup_type'), decimal.Decimal(0))
-            want[r.get('backup_type')][0] += qty
-            want[r.get('backup_type')][1] += qty * price
-    return want, min(windows), max(windows)
+        for meter in METERED:
+            for window, value in (gnocchi_measures(session, r, meter)
+                                  or {}).items():
+                windows.append(window)
+                if window + PERIOD <= created:
+                    log('%s: backup %s: its %s measure of %s is not rated, '
+                        'the resource was created in Gnocchi at %s',
+                        run['label'], r['id'], meter, window.isoformat(),
+                        created.isoformat())
+                    continue
+                points[meter].setdefault(r['id'], {})[window] = value
+    return points, types, min(windows), max(windows)
 
 
-def summary(session, run, begin, end):
+def expected_amounts(points, types, meter, prices, by_id):
+    """What CloudKitty must charge: {group: [qty, amount]}.
+
+    One rated point per backup and period: the max of the period's
+    measures, times the metric's factor (CloudKitty's own conversion), at
+    the price of the backup's backup_type. Grouped by backup_type, or by
+    (id, backup_type) when by_id.
+    """
+    from cloudkitty import utils as ck_utils
+    conf = ck_metrics()[meter]
+    want = collections.defaultdict(lambda: [decimal.Decimal(0),
+                                            decimal.Decimal(0)])
+    for backup_id, windows in points[meter].items():
+        btype = types[backup_id]
+        key = (backup_id, btype) if by_id else btype
+        for value in windows.values():
+            qty = ck_utils.convert_unit(value, conf.get('factor', 1),
+                                        conf.get('offset', 0))
+            want[key][0] += qty
+            want[key][1] += qty * prices.get(btype, decimal.Decimal(0))
+    return want
+
+
+def summary(session, run, begin, end, rtype, groupby):
     body = api(session, 'rating', 'GET', '/v2/summary', params={
-        'groupby': ['backup_type', 'type', 'project_id'],
+        'groupby': groupby + ['type', 'project_id'],
         'filters': 'project_id:%s' % run['project_id'],
         'begin': begin.isoformat(), 'end': end.isoformat(),
         'response_format': 'object'})
-    rows = [row for row in body['results'] if row.get('type') == 'backup']
+    rows = [row for row in body['results'] if row.get('type') == rtype]
     for row in rows:  # a storage may give "" for a missing group key
         row['backup_type'] = row.get('backup_type') or None
     return rows
@@ -416,32 +656,44 @@ def wait_rated(session, runs):
     wait_for('CloudKitty to rate the last window of each project', probe)
 
 
-def check_cloudkitty(session, run, expected, prices, positive):
-    want, first, last = expected
-    rows = summary(session, run, first, last + PERIOD)
-    log('%s: CloudKitty summary for project %s, %s to %s, grouped by '
-        'backup_type:', run['label'], run['project_id'], first.isoformat(),
-        (last + PERIOD).isoformat())
+def compare_rated(run, rtype, rows, want, key):
+    """CloudKitty's rows equal want ({key(row): [qty, amount]}), exactly."""
+    got = {key(row): row for row in rows}
+    for group, (qty, amount) in sorted(want.items(), key=str):
+        row = got.get(group)
+        rate = decimal.Decimal(str(row['rate'])) if row else None
+        rated_qty = decimal.Decimal(str(row['qty'])) if row else None
+        log('  expected %s qty=%s amount=%s; rated qty=%s amount=%s',
+            group, qty.normalize(), amount.normalize(), rated_qty, rate)
+        if rated_qty is None or abs(rated_qty - qty) > qty * TOLERANCE:
+            raise Failed('%s: CloudKitty rated %s of %s %s, Gnocchi holds %s'
+                         % (run['label'], rated_qty, rtype, group, qty))
+        if abs(rate - amount) > amount * TOLERANCE:
+            raise Failed('%s: CloudKitty rated %s %s at %s, expected %s'
+                         % (run['label'], rtype, group, rate, amount))
+    if set(got) != set(want):
+        raise Failed('%s: CloudKitty %s groups %s, expected %s' % (
+            run['label'], rtype, sorted(got, key=str),
+            sorted(want, key=str)))
+    return got
+
+
+def check_cloudkitty(session, run, rated, prices, positive):
+    """backup.size: rated by backup_type, at its price per GiB."""
+    points, types, first, last = rated
+    rtype = ck_metrics()['backup.size']['alt_name']
+    want = expected_amounts(points, types, 'backup.size', prices[rtype],
+                            by_id=False)
+    rows = summary(session, run, first, last + PERIOD, rtype,
+                   ['backup_type'])
+    log('%s: CloudKitty summary for project %s, %s to %s, type %s, grouped '
+        'by backup_type:', run['label'], run['project_id'],
+        first.isoformat(), (last + PERIOD).isoformat(), rtype)
     for row in sorted(rows, key=lambda r: str(r.get('backup_type'))):
         log('  backup_type=%-12s qty=%-6s GiB-periods  rate=%s',
             row.get('backup_type'), row['qty'], row['rate'])
-    got = {row.get('backup_type'): row for row in rows}
-    for btype, (qty, amount) in sorted(want.items(), key=str):
-        row = got.get(btype)
-        rate = decimal.Decimal(str(row['rate'])) if row else None
-        rated_qty = decimal.Decimal(str(row['qty'])) if row else None
-        log('  expected %-12s qty=%s amount=%s; rated qty=%s amount=%s',
-            btype, qty, amount, rated_qty, rate)
-        if rated_qty != qty:
-            raise Failed('%s: CloudKitty rated %s GiB-periods of %s backups,'
-                         ' Gnocchi holds %s' % (run['label'], rated_qty,
-                                                btype, qty))
-        if abs(rate - amount) > decimal.Decimal('0.0001'):
-            raise Failed('%s: CloudKitty rated %s backups %s, expected %s'
-                         % (run['label'], btype, rate, amount))
-    if set(got) != set(want):
-        raise Failed('%s: CloudKitty groups %s, expected %s' % (
-            run['label'], sorted(got, key=str), sorted(want, key=str)))
+    got = compare_rated(run, rtype, rows, want,
+                        lambda row: row.get('backup_type'))
     if positive:
         if set(got) != {'full', 'incremental'}:
             raise Failed('positive: expected full and incremental groups')
@@ -450,13 +702,61 @@ def check_cloudkitty(session, run, expected, prices, positive):
         log('  price per GiB-period: %s', ', '.join(
             '%s %s' % (k, unit[k].normalize()) for k in sorted(unit)))
         for k in unit:
-            if abs(unit[k] - prices[k]) > decimal.Decimal('0.000001'):
+            if abs(unit[k] - prices[rtype][k]) > decimal.Decimal('0.000001'):
                 raise Failed('%s priced at %s, configured %s'
-                             % (k, unit[k], prices[k]))
+                             % (k, unit[k], prices[rtype][k]))
     else:
         if set(got) != {None}:
             raise Failed('negative: expected one group without backup_type,'
                          ' got %s' % sorted(got, key=str))
+
+
+def check_cloudkitty_stored(session, run, rated, prices, positive):
+    """backup.stored: each backup rated by what it wrote.
+
+    Per backup (grouped by id): CloudKitty's quantity is Gnocchi's bytes
+    in GiB, at the price of its backup_type; without the notification
+    driver there is nothing to rate.
+    """
+    points, types, first, last = rated
+    conf = ck_metrics()['backup.stored']
+    rtype = conf['alt_name']
+    want = expected_amounts(points, types, 'backup.stored', prices[rtype],
+                            by_id=True)
+    rows = summary(session, run, first, last + PERIOD, rtype,
+                   ['id', 'backup_type'])
+    log('%s: CloudKitty summary for project %s, type %s, grouped by id:',
+        run['label'], run['project_id'], rtype)
+    from cloudkitty import utils as ck_utils
+    per_gib = ck_utils.num2decimal(conf['factor'])
+    for row in sorted(rows, key=lambda r: r['id']):
+        qty = decimal.Decimal(str(row['qty']))
+        log('  %s  %-11s qty=%-16s GiB = %10.0f bytes = %9.4f MiB  rate=%s',
+            row['id'], row.get('backup_type'), row['qty'], qty / per_gib,
+            qty / per_gib / MIB, row['rate'])
+    compare_rated(run, rtype, rows, want,
+                  lambda row: (row['id'], row.get('backup_type')))
+    if not positive:
+        if rows:
+            raise Failed('negative: %s rated without stored_bytes' % rtype)
+        return
+    rated_ids = {row['id'] for row in rows}
+    for b in run['backups']:
+        if b['id'] not in rated_ids:
+            log('  %s (%s): its only backup.stored measure was not rated '
+                '(above); Gnocchi holds it (checked)', b['id'],
+                b['expected'])
+            continue
+        [row] = [row for row in rows if row['id'] == b['id']]
+        stored = round(decimal.Decimal(str(row['qty'])) / per_gib)
+        low, high = b['stored']
+        if not low <= stored <= high:
+            raise Failed('%s: CloudKitty rated %s (%s) at %d bytes, expected '
+                         '%d to %d' % (run['label'], b['id'], b['expected'],
+                                       stored, low, high))
+        price = prices[rtype][b['expected']]
+        log('  %s: %d bytes rated, %s GiB x %s = %s', b['expected'], stored,
+            row['qty'], price, row['rate'])
 
 
 def load_runs(args):
@@ -490,14 +790,18 @@ def gnocchi_check(args):
 
 def cloudkitty_check(args):
     session = admin_session(args.admin)
-    with open(HASHMAP) as f:
-        hm = yaml.safe_load(f)
-    prices = {k: decimal.Decimal(str(v)) for k, v in hm['mappings'].items()}
-    runs = [(run, expected_amounts(session, run, prices), positive)
+    prices = {}
+    for path in (HASHMAP, HASHMAP_STORED):
+        with open(path) as f:
+            hm = yaml.safe_load(f)
+        prices[hm['service']] = {k: decimal.Decimal(str(v))
+                                 for k, v in hm['mappings'].items()}
+    runs = [(run, rateable(session, run), positive)
             for run, positive in load_runs(args)]
-    wait_rated(session, [(run, expected[2]) for run, expected, _ in runs])
-    for run, expected, positive in runs:
-        check_cloudkitty(session, run, expected, prices, positive)
+    wait_rated(session, [(run, rated[3]) for run, rated, _ in runs])
+    for run, rated, positive in runs:
+        check_cloudkitty(session, run, rated, prices, positive)
+        check_cloudkitty_stored(session, run, rated, prices, positive)
     log('all checks passed')
 
 
@@ -525,6 +829,11 @@ def main(argv=None):
     p.add_argument('--cloud-dir', required=True)
     p.add_argument('--label', required=True)
     p.add_argument('--size', type=int, default=1)
+    p.add_argument('--stored-mib', type=int, default=0,
+                   help='fill the volume with random data and change this '
+                   'many MiB between the full and the first incremental')
+    p.add_argument('--stored-runs', type=int, default=6,
+                   help='in this many runs')
     p.add_argument('--out', required=True)
     p.set_defaults(func=scenario)
     p = sub.add_parser('gnocchi-check')

@@ -21,13 +21,15 @@ hashmap rating).
 Two local clouds (tools/local-cloud/cloud.py up): A with the notifier hook
 (the positive run), B with plain messagingv2 (the negative run), each with
 a project member who makes a volume, a full and two incremental backups,
-then runs cinder-volume-usage-audit. One Gnocchi and one CloudKitty rate
-both; the checks are in billing.py. Gnocchi and CloudKitty use keystone
-auth against cloud A's Keystone, where the job registers the metric and
-rating services and a service user; Ceilometer and CloudKitty's collector
-authenticate as that user. A healthy run logs no error: an ERROR,
-CRITICAL or traceback in the log of any service it started (the clouds'
-too) fails it.
+then runs cinder-volume-usage-audit. On A the volume is filled with random
+data before the full and STORED_MIB of it changed before the first
+incremental, so that what each backup stores (backup.stored) is known. One
+Gnocchi and one CloudKitty rate both; the checks are in billing.py.
+Gnocchi and CloudKitty use keystone auth against cloud A's Keystone, where
+the job registers the metric and rating services and a service user;
+Ceilometer and CloudKitty's collector authenticate as that user. A
+healthy run logs no error: an ERROR, CRITICAL or traceback in the log of
+any service it started (the clouds' too) fails it.
 
 Environment: BILLING_KS_PORT (15200), BILLING_CINDER_PORT (18976) for
 cloud A (cloud B uses the next port of each: ports apart from the shared
@@ -56,6 +58,8 @@ import yaml
 from tools import harness
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Changed between cloud A's full backup and its first incremental.
+STORED_MIB = 3
 TOP = os.path.dirname(os.path.dirname(HERE))
 CLOUD_PY = os.path.join(TOP, 'tools', 'local-cloud', 'cloud.py')
 ERRORS = re.compile(r' (ERROR|CRITICAL) |\[(ERROR|CRITICAL)\]|lvl=(error|crit)'
@@ -87,7 +91,12 @@ def error_lines(folders):
 
 
 def check_bus(paths):
-    """Recorded backup events: is_incremental with the hook on, not off."""
+    """Recorded backup events: is_incremental with the hook on, not off.
+
+    And stored_bytes in backup.create.end with the hook on (an int: the
+    scenario's backups all end with the driver's progress event), absent
+    with it off.
+    """
     for path, hook in zip(paths, ('hook on', 'hook off')):
         n = 0
         with open(path) as f:
@@ -99,12 +108,22 @@ def check_bus(paths):
                     raise SystemExit('%s: %s %s: is_incremental %s' % (
                         hook, m['event_type'], p.get('backup_id'),
                         p.get('is_incremental', 'absent')))
+                if m['event_type'] == 'backup.create.end' and (
+                        (type(p.get('stored_bytes')) is int)
+                        != (hook == 'hook on')):
+                    raise SystemExit('%s: backup.create.end %s: stored_bytes '
+                                     '%r' % (hook, p.get('backup_id'),
+                                             p.get('stored_bytes', 'absent')))
                 if m['event_type'] in ('backup.create.end', 'backup.exists'):
                     harness.log('  %-8s %-17s %s is_incremental=%s '
-                                'parent_id=%s' % (
+                                'parent_id=%s%s' % (
                                     hook, m['event_type'], p['backup_id'],
                                     p.get('is_incremental', '(absent)'),
-                                    p.get('parent_id')))
+                                    p.get('parent_id'),
+                                    ' stored_bytes=%s' % p.get(
+                                        'stored_bytes', '(absent)')
+                                    if m['event_type'] == 'backup.create.end'
+                                    else ''))
                     n += 1
         if not n:
             raise SystemExit('no backup event recorded in %s' % path)
@@ -263,8 +282,8 @@ class Billing(object):
         # CloudKitty queries Gnocchi at force_granularity = the period.
         with open(os.path.join(TOP, 'etc', 'cloudkitty', 'metrics.yml')) as f:
             metrics = yaml.safe_load(f)
-        metrics['metrics']['backup.size']['extra_args'][
-            'force_granularity'] = 60
+        for metric in metrics['metrics'].values():
+            metric['extra_args']['force_granularity'] = 60
         with open(job.path('metrics.yml'), 'w') as f:
             yaml.safe_dump(metrics, f)
         ck_conf = self.render('cloudkitty.conf', TRANSPORT=a['TRANSPORT'])
@@ -305,10 +324,12 @@ class Billing(object):
                 log_line=(job.path('bus-%s.out' % label), '^listening'),
                 timeout=300)
 
-        self.phase('cloud A (hook on): volume, full backup, two '
-                   'incrementals, usage audit')
+        self.phase('cloud A (hook on): volume of random data, full backup, '
+                   '%d MiB changed, two incrementals, usage audit'
+                   % STORED_MIB)
         self.billing('scenario', '--cloud-dir', self.clouds['a'], '--label',
-                     'positive', '--out', job.path('positive.json'))
+                     'positive', '--out', job.path('positive.json'),
+                     '--stored-mib', str(STORED_MIB))
         self.phase('cloud B (hook off): the same')
         self.billing('scenario', '--cloud-dir', self.clouds['b'], '--label',
                      'negative', '--out', job.path('negative.json'))
@@ -320,7 +341,7 @@ class Billing(object):
         # only when Gnocchi holds every measure the bus carried and the last
         # window with one is over: its first cycle rates every window.
         self.phase('checks: Gnocchi holds every measure of the bus; '
-                   'backup_type')
+                   'backup_type; backup.stored')
         self.billing('gnocchi-check', '--admin', clouds_a,
                      '--positive', job.path('positive.json'),
                      '--bus', job.path('bus-a.jsonl'),
