@@ -34,4 +34,15 @@ opts = [
                 help='Whether the cloud serves os-backup-chains (entry '
                      'point backup_chains of cinder-backup-ext). When false '
                      'the backup chain tests are skipped.'),
+    cfg.BoolOpt('stored_sizes_enabled',
+                default=False,
+                help='Whether every new backup of this cloud gets a stored '
+                     'size: its cinder-backup runs the plugin\'s '
+                     'notification driver ([oslo_messaging_notifications] '
+                     'driver = cinder_backup_ext) with a chunked backup '
+                     'driver (posix, NFS, Swift, S3, GCS, GlusterFS), and '
+                     'its policy shows the sizes to a project member (rule '
+                     'cinder_backup_ext:backup:show_stored_bytes). Elsewhere '
+                     'os-backup-chains reports null sizes, so the stored '
+                     'size tests are skipped unless this is true.'),
 ]

@@ -43,6 +43,17 @@ command as a subprocess:
   why; the volume's file rewritten and its sha256 taken;
   ``openstack volume backup restore --force LEAF VOLUME`` fails with 409;
   the volume is ``available`` and its sha256 unchanged;
+- what each backup really stores: a volume whose whole file is written
+  with random data gets a full backup, then N MiB of it changed in
+  scattered runs that start and end inside a hash block
+  (``backup_sha_block_size_bytes``, read with Cinder's own options from
+  the cloud's cinder.conf) and an incremental, then an incremental of the
+  unchanged volume; ``chain show --long -f json`` says the full stored
+  exactly the bytes written, the incremental between N MiB and N MiB plus
+  two blocks a run (exactly the blocks the runs touch), the unchanged one
+  0 (not unknown), each measured from the driver's progress event, and
+  Restore Reads each backup plus its ancestors; ``chain list`` the
+  chain's total. ``CBE_SIZES_SEED`` repeats the runs' places;
 - the commands as a user meets them: volumes and backups by name, errors
   that say what to do without URLs (``--debug`` shows the requests),
   ``--all-projects`` from a member said to be ignored, another project's
@@ -644,6 +655,184 @@ def check_usability(cli, other_volume):
         '--group volume: %s' % ', '.join(in_volume)
 
 
+# --- stored sizes: what each backup really wrote ---------------------------
+
+MIB = 1 << 20
+SIZES_CHANGED_MIB = 3   # changed between the full and the incremental,
+SIZES_RUNS = 24         # in this many runs of 128 KiB, far apart
+
+# Cinder's own option definitions and defaults over the cloud's cinder.conf,
+# read in a child Python: importing cinder here would import eventlet into
+# this threaded job.
+READ_BACKUP_OPTS = '''
+import sys
+from oslo_config import cfg
+from cinder.backup.drivers import posix
+conf = cfg.ConfigOpts()
+conf.register_opts(posix.posixbackup_service_opts)
+conf(args=[], default_config_files=[sys.argv[1]], default_config_dirs=[])
+print(conf.backup_sha_block_size_bytes, conf.backup_file_size)
+'''
+
+
+def backup_block_sizes(cloud_dir):
+    """backup_sha_block_size_bytes and backup_file_size, as read by Cinder.
+
+    The grain of an incremental, and the largest object a backup writes.
+    """
+    conf = os.path.join(cloud_dir, 'cinder.conf')
+    proc = spawn([sys.executable, '-c', READ_BACKUP_OPTS, conf],
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=CLI_TIMEOUT)
+    finally:
+        reap(proc)
+    if proc.returncode:
+        raise CheckFailed('reading the backup options of %s failed: %s'
+                          % (conf, err.strip()[-400:]))
+    block, file_size = (int(word) for word in out.split())
+    return block, file_size
+
+
+def fill_random(path):
+    """The volume's whole file written with random data; its size.
+
+    A full backup reads every byte of the volume, zeros included, so
+    "the data written" is the whole volume: random, so that nothing a
+    driver might skip or dedupe is in it.
+    """
+    size = os.path.getsize(path)
+    expect(size >= MIB, 'volume file %s is %d bytes' % (path, size))
+    piece = 16 * MIB
+    with open(path, 'r+b') as f:
+        for offset in range(0, size, piece):
+            f.write(os.urandom(min(piece, size - offset)))
+    expect(os.path.getsize(path) == size, 'writing %s changed its size'
+           % path)
+    return size
+
+
+def scatter(rng, size, block, total, runs):
+    """``runs`` runs of total/runs bytes each: [(offset, length)].
+
+    One in each equal slice of the volume, a block or more apart, none
+    starting or ending on a block edge: each run then touches a partial
+    block at both ends, the worst case the bound allows for.
+    """
+    length = total // runs
+    slot = size // runs
+    places = (slot - length) // block - 2
+    expect(total % runs == 0 and length % block == 0 and places > 0,
+           'cannot place %d runs of %d bytes in %d bytes with %d-byte '
+           'blocks' % (runs, length, size, block))
+    return [(number * slot + rng.randrange(places) * block
+             + rng.randrange(1, block), length) for number in range(runs)]
+
+
+def rewrite(path, runs, rng):
+    """Each run's bytes changed: XOR with nonzero random bytes.
+
+    No byte keeps its value: a byte left as it was could leave a block
+    unchanged, and the incremental smaller than what the check claims.
+    """
+    with open(path, 'r+b') as f:
+        for offset, length in runs:
+            f.seek(offset)
+            old = f.read(length)
+            mask = rng.randbytes(length).replace(b'\0', b'\1')
+            new = (int.from_bytes(old, 'big')
+                   ^ int.from_bytes(mask, 'big')).to_bytes(length, 'big')
+            f.seek(offset)
+            f.write(new)
+
+
+def touched_bytes(runs, block):
+    """Bytes of the sha blocks the runs touch: what an incremental writes."""
+    blocks = set()
+    for offset, length in runs:
+        blocks.update(range(offset // block,
+                            (offset + length - 1) // block + 1))
+    return len(blocks) * block
+
+
+def make_sized_chain(cli, clouds_yaml, cloud_dir, seed):
+    """A volume of random data and three backups of it.
+
+    A full, then N MiB changed and an incremental, then an incremental of
+    the unchanged volume.
+    """
+    waiter = Waiter(clouds_yaml, 'cbe-member')
+    volume_id = make_volume(waiter, 'chains-sizes')
+    path = volume_file(cloud_dir, volume_id)
+    expect(os.path.exists(path), 'no volume file %s' % path)
+    written = fill_random(path)
+    full = make_backup(cli, waiter, 'cbe-member', volume_id,
+                       'chains-sizes-full', False)
+    block, file_size = backup_block_sizes(cloud_dir)
+    rng = random.Random(seed)
+    runs = scatter(rng, written, block, SIZES_CHANGED_MIB * MIB, SIZES_RUNS)
+    rewrite(path, runs, rng)
+    changed = make_backup(cli, waiter, 'cbe-member', volume_id,
+                          'chains-sizes-changed', True)
+    unchanged = make_backup(cli, waiter, 'cbe-member', volume_id,
+                            'chains-sizes-unchanged', True)
+    return {'volume': volume_id, 'written': written, 'block': block,
+            'file_size': file_size, 'runs': runs, 'seed': seed,
+            'chain': [full, changed, unchanged]}
+
+
+def check_stored_sizes(cli, made):
+    chain = made['chain']
+    block, written, runs = made['block'], made['written'], made['runs']
+    transcript(cli, 'cbe-member', 'volume', 'backup', 'chain', 'show',
+               'chains-sizes-unchanged')
+    rows = chain_rows(cli, 'cbe-member', chain[-1])
+    expect([r['ID'] for r in rows] == chain,
+           'chain show lists %s, expected %s' % ([r['ID'] for r in rows],
+                                                 chain))
+    stored = [r['Stored'] for r in rows]
+    reads = [r['Restore Reads'] for r in rows]
+    sources = [r['Stored Source'] for r in rows]
+    # JSON's true would pass == 1; null is unknown, not 0.
+    expect(all(type(n) is int for n in stored + reads),
+           'Stored %s, Restore Reads %s: not all integers' % (stored, reads))
+    expect(sources == ['progress'] * 3, 'Stored Source: %s' % sources)
+    full, changed, unchanged = stored
+    expect(full == written, 'the full stored %d bytes; %d were written'
+           % (full, written))
+    low = SIZES_CHANGED_MIB * MIB
+    high = low + 2 * block * len(runs)
+    touched = touched_bytes(runs, block)
+    expect(low <= changed <= high,
+           'the incremental stored %d bytes, not within [%d, %d] (%d MiB '
+           'changed in %d runs, %d-byte blocks; CBE_SIZES_SEED=%d)'
+           % (changed, low, high, SIZES_CHANGED_MIB, len(runs), block,
+              made['seed']))
+    expect(changed == touched,
+           'the incremental stored %d bytes; the runs touch %d blocks, %d '
+           'bytes (CBE_SIZES_SEED=%d)' % (
+               changed, touched // block, touched, made['seed']))
+    expect(unchanged == 0, 'the unchanged incremental stored %r' % unchanged)
+    expect(reads == [full, full + changed, full + changed + unchanged],
+           'Restore Reads %s for Stored %s' % (reads, stored))
+    listed = cli.json('cbe-member', 'volume', 'backup', 'chain', 'list',
+                      '--volume', made['volume'], '--long')
+    totals = [(c['Full Backup ID'], c['Stored'], c['Unmeasured Backups'])
+              for c in listed]
+    expect(totals == [(chain[0], sum(stored), 0)],
+           'chain list: %s, expected %s' % (
+               totals, [(chain[0], sum(stored), 0)]))
+    return ('backup_sha_block_size_bytes %d, backup_file_size %d; full of '
+            '%d random bytes: Stored %d; %d MiB changed in %d runs of %d '
+            'bytes, none on a block edge (seed %d): incremental Stored %d '
+            '(%d blocks touched; bound [%d, %d]); unchanged incremental '
+            'Stored 0; all from the progress event; Restore Reads %s; '
+            'chain list Stored %d, 0 unmeasured' % (
+                block, made['file_size'], written, full, SIZES_CHANGED_MIB,
+                len(runs), runs[0][1], made['seed'], changed,
+                touched // block, low, high, reads, sum(stored)))
+
+
 # --- the chain cap under random use ---------------------------------------
 
 CAP = 3
@@ -891,7 +1080,7 @@ def run_checks(cloud, checks, env):
     log('--- stock cinder-api on 127.0.0.1:%d (%s)'
         % (stock_port, stock_conf))
     phase = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+    with concurrent.futures.ThreadPoolExecutor(7) as pool:
         jobs = {
             'two': pool.submit(make_chains, cli, clouds_yaml, 'cbe-member',
                                'chains-two', [4, 3]),
@@ -905,9 +1094,13 @@ def run_checks(cloud, checks, env):
                                     'cbe-member', 'chains-calendar', [3, 2]),
             'restore': pool.submit(make_restore_chain, cli, clouds_yaml,
                                    cloud_dir),
+            'sizes': pool.submit(make_sized_chain, cli, clouds_yaml,
+                                 cloud_dir, int(env.get(
+                                     'CBE_SIZES_SEED',
+                                     random.randrange(10000)))),
         }
         made = {name: job.result() for name, job in jobs.items()}
-    log('--- 32 backups on 6 volumes made in %.0f s'
+    log('--- 35 backups on 7 volumes made in %.0f s'
         % (time.monotonic() - phase))
 
     # 2a. Project cleanup through the stock API (A) and ours (B), in the
@@ -962,6 +1155,9 @@ def run_checks(cloud, checks, env):
         checks.check('a restore through a broken chain is refused (409), '
                      'the volume unchanged', check_restore_refused, cli,
                      waiter, cloud_dir, restore_volume, restore_chain)
+        checks.check('stored sizes: a full stores the data written, an '
+                     'incremental the blocks changed, an unchanged one 0',
+                     check_stored_sizes, cli, made['sizes'])
 
         # 2b. What each cleanup left.
         results = {name: run.result() for name, run in runs.items()}

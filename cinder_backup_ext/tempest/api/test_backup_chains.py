@@ -14,7 +14,8 @@
 
 Like the backup flags tests, these assume nothing but Cinder with backups
 enabled and the plugin's API extension; [cinder_backup_ext]
-chains_enabled = false skips them on a cloud without the resource. The
+chains_enabled = false skips them on a cloud without the resource, and
+the stored size test runs only with stored_sizes_enabled = true. The
 client validates every body against strict schemas
 (additionalProperties: false).
 """
@@ -139,6 +140,52 @@ class BackupChainsTest(_ChainsTest):
                               **params)
         self.assertRaises(exceptions.BadRequest,
                           self.chains_client.show_backup_chain, 'nope')
+
+
+class StoredSizesTest(_ChainsTest):
+    """What each backup of a new chain stores, as its owner reads it.
+
+    Measured inside cinder-backup by the plugin's notification driver from
+    the chunked backup driver's last progress event, so only a cloud that
+    runs both has sizes: [cinder_backup_ext] stored_sizes_enabled = true
+    says this one does (elsewhere the sizes are null, as documented).
+    """
+
+    @classmethod
+    def skip_checks(cls):
+        super().skip_checks()
+        if not CONF.cinder_backup_ext.stored_sizes_enabled:
+            raise cls.skipException(
+                'stored sizes are not enabled ([cinder_backup_ext] '
+                'stored_sizes_enabled)')
+
+    @decorators.idempotent_id('a3c2e1f0-7b5d-4c1e-9f3a-6d2b8e4c0b06')
+    def test_full_and_incremental(self):
+        full = self.backup()
+        child = self.backup(incremental=True)
+        chain = self.chains_client.show_backup_chain(child['id'])[
+            'backup_chain']
+        members = chain['backups']
+        self.assertEqual([full['id'], child['id']],
+                         [m['id'] for m in members])
+        stored = [m['stored_bytes'] for m in members]
+        # Integers, not null (unknown) and not JSON's true or false.
+        self.assertEqual([int, int], [type(n) for n in stored])
+        self.assertEqual(['progress', 'progress'],
+                         [m['stored_bytes_source'] for m in members])
+        # A chunked driver's full backup reads and lists every byte of the
+        # volume; nothing wrote to the volume since, so the incremental
+        # wrote nothing: 0, which is known, not null.
+        self.assertEqual([self.volume['size'] * 1024 ** 3, 0], stored)
+        self.assertEqual([stored[0], stored[0] + stored[1]],
+                         [m['restore_bytes'] for m in members])
+        self.assertEqual((sum(stored), 0), (chain['stored_bytes'],
+                                            chain['unmeasured_backup_count']))
+        listed = self.chains_client.list_backup_chains(
+            volume_id=self.volume['id'])['backup_chains']
+        self.assertEqual([(full['id'], sum(stored), 0)],
+                         [(c['id'], c['stored_bytes'],
+                           c['unmeasured_backup_count']) for c in listed])
 
 
 class CrossProjectDeleteTest(_ChainsTest):
