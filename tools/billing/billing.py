@@ -46,6 +46,8 @@ import yaml
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 ETC = os.path.join(TOP, 'etc')
+sys.path.insert(0, TOP)
+from tools import volume_data  # noqa: E402
 HASHMAP = os.path.join(ETC, 'cloudkitty', 'hashmap-backup.yaml')
 HASHMAP_STORED = os.path.join(ETC, 'cloudkitty', 'hashmap-backup-stored.yaml')
 CK_METRICS = os.path.join(ETC, 'cloudkitty', 'metrics.yml')
@@ -55,7 +57,6 @@ METERS = os.path.join(ETC, 'ceilometer', 'meters.d', 'cinder-backup-ext.yaml')
 PERIOD = datetime.timedelta(seconds=60)  # CloudKitty's [collect] period
 # The Ceilometer meters the job follows into Gnocchi and CloudKitty.
 METERED = ('backup.size', 'backup.stored')
-MIB = 1 << 20
 # Quantities and amounts that CloudKitty keeps as floats, compared to the
 # decimals computed here: equal to a part in 10^9.
 TOLERANCE = decimal.Decimal('1e-9')
@@ -225,89 +226,6 @@ def cinder_parent_id(cloud_dir, backup_id):
         conn.close()
 
 
-# Cinder's own option definitions and defaults over the cloud's cinder.conf.
-READ_BACKUP_OPTS = '''
-import sys
-from oslo_config import cfg
-from cinder.backup.drivers import posix
-conf = cfg.ConfigOpts()
-conf.register_opts(posix.posixbackup_service_opts)
-conf(args=[], default_config_files=[sys.argv[1]], default_config_dirs=[])
-print(conf.backup_sha_block_size_bytes, conf.backup_file_size)
-'''
-
-
-def backup_block_sizes(cloud_dir):
-    """(backup_sha_block_size_bytes, backup_file_size) as Cinder reads them.
-
-    The grain of an incremental, and the largest object a backup writes.
-    In a child Python: Cinder's modules are not imported into this one.
-    """
-    out = subprocess.run([sys.executable, '-c', READ_BACKUP_OPTS,
-                          os.path.join(cloud_dir, 'cinder.conf')],
-                         check=True, capture_output=True, text=True).stdout
-    block, file_size = (int(word) for word in out.split())
-    return block, file_size
-
-
-def fill_random(path):
-    """The volume's whole file written with random data; its size.
-
-    A full backup reads every byte of the volume, so what it writes is the
-    whole volume: random, so that nothing a driver might skip or compress
-    away is in it.
-    """
-    size = os.path.getsize(path)
-    piece = 16 * MIB
-    with open(path, 'r+b') as f:
-        for offset in range(0, size, piece):
-            f.write(os.urandom(min(piece, size - offset)))
-    if os.path.getsize(path) != size:
-        raise Failed('writing %s changed its size' % path)
-    return size
-
-
-def scatter(rng, size, block, total, runs):
-    """runs runs of total/runs bytes each: [(offset, length)].
-
-    One in each equal slice of the volume, blocks apart, none starting on
-    a block edge: each run touches a partial block at both ends, the
-    worst case the bound of an incremental allows for.
-    """
-    length, slot = total // runs, size // runs
-    places = (slot - length) // block - 2
-    if total % runs or length % block or places <= 0:
-        raise Failed('cannot place %d runs of %d bytes in %d bytes with '
-                     '%d-byte blocks' % (runs, length, size, block))
-    return [(number * slot + rng.randrange(places) * block
-             + rng.randrange(1, block), length) for number in range(runs)]
-
-
-def rewrite(path, runs, rng):
-    """Each byte of each run changed (XOR with nonzero random bytes).
-
-    A byte left as it was could leave a block unchanged, and the
-    incremental smaller than the check expects.
-    """
-    with open(path, 'r+b') as f:
-        for offset, length in runs:
-            f.seek(offset)
-            old = f.read(length)
-            mask = rng.randbytes(length).replace(b'\0', b'\1')
-            f.seek(offset)
-            f.write((int.from_bytes(old, 'big') ^ int.from_bytes(
-                mask, 'big')).to_bytes(length, 'big'))
-
-
-def touched_bytes(runs, block):
-    """Bytes of the hash blocks the runs touch: what an incremental writes."""
-    blocks = set()
-    for offset, length in runs:
-        blocks.update(range(offset // block,
-                            (offset + length - 1) // block + 1))
-    return len(blocks) * block
-
-
 def scenario(args):
     """A volume, a full and two incremental backups, then the usage audit.
 
@@ -328,17 +246,18 @@ def scenario(args):
     stored = None
     if args.stored_mib:
         path = os.path.join(args.cloud_dir, 'volumes', vol.id)
-        block, file_size = backup_block_sizes(args.cloud_dir)
+        block, file_size = volume_data.backup_block_sizes(args.cloud_dir)
         seed = int(os.environ.get('BILLING_STORED_SEED')
                    or random.SystemRandom().randrange(1 << 32))
         rng = random.Random(seed)
-        written = fill_random(path)
-        runs = scatter(rng, written, block, args.stored_mib * MIB,
-                       args.stored_runs)
-        low = args.stored_mib * MIB
+        written = volume_data.fill_random(path)
+        low = args.stored_mib * volume_data.MIB
+        runs = volume_data.scatter(rng, written, block, low,
+                                   args.stored_runs)
         stored = {'written': written, 'block': block,
                   'file_size': file_size, 'seed': seed, 'runs': runs,
-                  'changed': low, 'touched': touched_bytes(runs, block),
+                  'changed': low,
+                  'touched': volume_data.touched_bytes(runs, block),
                   'expect': [(written, written), (low, low + 2 * block
                                                   * len(runs)), (0, 0)]}
         log('%s: volume %s: %d random bytes written to %s; '
@@ -347,7 +266,7 @@ def scenario(args):
     backups = []
     for i, incremental in enumerate((False, True, True)):
         if stored and i == 1:
-            rewrite(path, stored['runs'], rng)
+            volume_data.rewrite(path, stored['runs'], rng)
             log('%s: %d MiB changed in %d runs of %d bytes, none on a block '
                 'edge (BILLING_STORED_SEED=%d): %d blocks touched, %d bytes',
                 args.label, args.stored_mib, len(stored['runs']),
@@ -547,7 +466,7 @@ def check_stored_gnocchi(run, want, positive):
         [value] = windows.values()
         low, high = b['stored']
         log('  %s  %-11s %10d bytes = %9.4f MiB  (expected %d to %d)',
-            b['id'], b['expected'], value, value / MIB, low, high)
+            b['id'], b['expected'], value, value / volume_data.MIB, low, high)
         if not low <= value <= high:
             raise Failed('%s: backup %s (%s) stored %d bytes, expected %d '
                          'to %d (BILLING_STORED_SEED=%d)' % (
@@ -561,7 +480,7 @@ def check_stored_gnocchi(run, want, positive):
                          run['label'], value, made['touched'], made['seed']))
     log('  the full stored the %d bytes written; the incremental %d MiB '
         'changed + %d bytes of partial blocks (%d runs); the unchanged '
-        'incremental 0', made['written'], made['changed'] // MIB,
+        'incremental 0', made['written'], made['changed'] // volume_data.MIB,
         value - made['changed'], len(made['runs']))
 
 
@@ -733,7 +652,7 @@ def check_cloudkitty_stored(session, run, rated, prices, positive):
         qty = decimal.Decimal(str(row['qty']))
         log('  %s  %-11s qty=%-16s GiB = %10.0f bytes = %9.4f MiB  rate=%s',
             row['id'], row.get('backup_type'), row['qty'], qty / per_gib,
-            qty / per_gib / MIB, row['rate'])
+            qty / per_gib / volume_data.MIB, row['rate'])
     compare_rated(run, rtype, rows, want,
                   lambda row: (row['id'], row.get('backup_type')))
     if not positive:

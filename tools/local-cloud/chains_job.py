@@ -96,6 +96,7 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 from tools import harness  # noqa: E402
+from tools import volume_data  # noqa: E402
 
 PLUGIN_LINE = 'osapi_volume_extension = cinder_backup_ext.api.loader.load'
 REFUSED = 'Incremental backups exist for this backup'
@@ -657,102 +658,8 @@ def check_usability(cli, other_volume):
 
 # --- stored sizes: what each backup really wrote ---------------------------
 
-MIB = 1 << 20
 SIZES_CHANGED_MIB = 3   # changed between the full and the incremental,
 SIZES_RUNS = 24         # in this many runs of 128 KiB, far apart
-
-# Cinder's own option definitions and defaults over the cloud's cinder.conf,
-# read in a child Python: importing cinder here would import eventlet into
-# this threaded job.
-READ_BACKUP_OPTS = '''
-import sys
-from oslo_config import cfg
-from cinder.backup.drivers import posix
-conf = cfg.ConfigOpts()
-conf.register_opts(posix.posixbackup_service_opts)
-conf(args=[], default_config_files=[sys.argv[1]], default_config_dirs=[])
-print(conf.backup_sha_block_size_bytes, conf.backup_file_size)
-'''
-
-
-def backup_block_sizes(cloud_dir):
-    """backup_sha_block_size_bytes and backup_file_size, as read by Cinder.
-
-    The grain of an incremental, and the largest object a backup writes.
-    """
-    conf = os.path.join(cloud_dir, 'cinder.conf')
-    proc = spawn([sys.executable, '-c', READ_BACKUP_OPTS, conf],
-                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = proc.communicate(timeout=CLI_TIMEOUT)
-    finally:
-        reap(proc)
-    if proc.returncode:
-        raise CheckFailed('reading the backup options of %s failed: %s'
-                          % (conf, err.strip()[-400:]))
-    block, file_size = (int(word) for word in out.split())
-    return block, file_size
-
-
-def fill_random(path):
-    """The volume's whole file written with random data; its size.
-
-    A full backup reads every byte of the volume, zeros included, so
-    "the data written" is the whole volume: random, so that nothing a
-    driver might skip or dedupe is in it.
-    """
-    size = os.path.getsize(path)
-    expect(size >= MIB, 'volume file %s is %d bytes' % (path, size))
-    piece = 16 * MIB
-    with open(path, 'r+b') as f:
-        for offset in range(0, size, piece):
-            f.write(os.urandom(min(piece, size - offset)))
-    expect(os.path.getsize(path) == size, 'writing %s changed its size'
-           % path)
-    return size
-
-
-def scatter(rng, size, block, total, runs):
-    """``runs`` runs of total/runs bytes each: [(offset, length)].
-
-    One in each equal slice of the volume, a block or more apart, none
-    starting or ending on a block edge: each run then touches a partial
-    block at both ends, the worst case the bound allows for.
-    """
-    length = total // runs
-    slot = size // runs
-    places = (slot - length) // block - 2
-    expect(total % runs == 0 and length % block == 0 and places > 0,
-           'cannot place %d runs of %d bytes in %d bytes with %d-byte '
-           'blocks' % (runs, length, size, block))
-    return [(number * slot + rng.randrange(places) * block
-             + rng.randrange(1, block), length) for number in range(runs)]
-
-
-def rewrite(path, runs, rng):
-    """Each run's bytes changed: XOR with nonzero random bytes.
-
-    No byte keeps its value: a byte left as it was could leave a block
-    unchanged, and the incremental smaller than what the check claims.
-    """
-    with open(path, 'r+b') as f:
-        for offset, length in runs:
-            f.seek(offset)
-            old = f.read(length)
-            mask = rng.randbytes(length).replace(b'\0', b'\1')
-            new = (int.from_bytes(old, 'big')
-                   ^ int.from_bytes(mask, 'big')).to_bytes(length, 'big')
-            f.seek(offset)
-            f.write(new)
-
-
-def touched_bytes(runs, block):
-    """Bytes of the sha blocks the runs touch: what an incremental writes."""
-    blocks = set()
-    for offset, length in runs:
-        blocks.update(range(offset // block,
-                            (offset + length - 1) // block + 1))
-    return len(blocks) * block
 
 
 def make_sized_chain(cli, clouds_yaml, cloud_dir, seed):
@@ -765,13 +672,15 @@ def make_sized_chain(cli, clouds_yaml, cloud_dir, seed):
     volume_id = make_volume(waiter, 'chains-sizes')
     path = volume_file(cloud_dir, volume_id)
     expect(os.path.exists(path), 'no volume file %s' % path)
-    written = fill_random(path)
+    written = volume_data.fill_random(path)
     full = make_backup(cli, waiter, 'cbe-member', volume_id,
                        'chains-sizes-full', False)
-    block, file_size = backup_block_sizes(cloud_dir)
+    block, file_size = volume_data.backup_block_sizes(cloud_dir)
     rng = random.Random(seed)
-    runs = scatter(rng, written, block, SIZES_CHANGED_MIB * MIB, SIZES_RUNS)
-    rewrite(path, runs, rng)
+    runs = volume_data.scatter(rng, written, block,
+                               SIZES_CHANGED_MIB * volume_data.MIB,
+                               SIZES_RUNS)
+    volume_data.rewrite(path, runs, rng)
     changed = make_backup(cli, waiter, 'cbe-member', volume_id,
                           'chains-sizes-changed', True)
     unchanged = make_backup(cli, waiter, 'cbe-member', volume_id,
@@ -800,9 +709,9 @@ def check_stored_sizes(cli, made):
     full, changed, unchanged = stored
     expect(full == written, 'the full stored %d bytes; %d were written'
            % (full, written))
-    low = SIZES_CHANGED_MIB * MIB
+    low = SIZES_CHANGED_MIB * volume_data.MIB
     high = low + 2 * block * len(runs)
-    touched = touched_bytes(runs, block)
+    touched = volume_data.touched_bytes(runs, block)
     expect(low <= changed <= high,
            'the incremental stored %d bytes, not within [%d, %d] (%d MiB '
            'changed in %d runs, %d-byte blocks; CBE_SIZES_SEED=%d)'
