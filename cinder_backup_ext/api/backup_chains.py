@@ -129,22 +129,39 @@ def member(row, show_bytes=True):
     return body
 
 
-def restore_bytes(row, rows_by_id, caller):
+def restore_bytes(row, rows_by_id, caller, known=None):
     """What a restore of ``row`` reads: its bytes and every ancestor's.
 
     None when one of them is unknown, not a live row, or hidden from the
-    caller (another project's size is not told).
+    caller (another project's size is not told). ``known`` (id -> total)
+    carries the answers across the members of one chain, so that a chain
+    is walked once, not once per member.
     """
-    total, seen = 0, set()
-    while row is not None and row['id'] not in seen:
+    known = {} if known is None else known
+    line, seen = [], set()
+    total = 0
+    while True:
+        if row is None or row['id'] in seen:
+            total = None  # a missing parent, or a cycle
+            break
+        if row['id'] in known:
+            total = known[row['id']]
+            break
         if row.get('stored_bytes') is None or not caller.sees_row(row):
-            return None
+            total = None
+            break
+        line.append(row)
         seen.add(row['id'])
-        total += row['stored_bytes']
         if row['parent_id'] is None:
-            return total
+            break
         row = rows_by_id.get(row['parent_id'])
-    return None
+    # Down from the oldest ancestor read: each total is its parent's plus
+    # its own bytes, or None all the way down.
+    for member in reversed(line):
+        if total is not None:
+            total += member['stored_bytes']
+        known[member['id']] = total
+    return total
 
 
 def restore_problem(row, rows_by_id, caller):
@@ -184,12 +201,13 @@ class BackupChainsController(compat.Controller):
         # chain, hidden ones too (unnamed); a parent that is not a live
         # row is missing.
         by_id = {row['id']: row for row in rows}
+        restore_totals = {}
         for row in body['backups']:
             problem = restore_problem(by_id[row['id']], by_id, caller)
             row['restorable'] = problem is None
             row['not_restorable_reason'] = problem
             row['restore_bytes'] = (restore_bytes(by_id[row['id']], by_id,
-                                                  caller)
+                                                  caller, restore_totals)
                                     if show_bytes else None)
         body['delete_order'] = chain.delete_order(id)
         return {'backup_chain': body}

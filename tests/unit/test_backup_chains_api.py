@@ -87,6 +87,12 @@ class TestBodies(base.BaseTestCase):
         # Through another project's backup: its size is not told.
         self.assertIsNone(restore(rows['b'], rows, member))
         self.assertEqual(100, restore(rows['full'], rows, member))
+        # One walk for a chain: the totals carried across its members.
+        known = {}
+        self.assertEqual([100, 107, 108, None], [
+            restore(rows[i], rows, admin, known)
+            for i in ('full', 'a', 'b', 'c')])
+        self.assertEqual({'full': 100, 'a': 107, 'b': 108, 'c': None}, known)
         # A parent that is not a live row: nothing to restore from.
         del rows['full']
         self.assertIsNone(restore(rows['a'], rows, admin))
