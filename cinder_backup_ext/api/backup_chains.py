@@ -148,7 +148,7 @@ def restore_bytes(row, rows_by_id, caller, known=None):
             total = known[row['id']]
             break
         if row.get('stored_bytes') is None or not caller.sees_row(row):
-            total = None
+            total = known[row['id']] = None
             break
         line.append(row)
         seen.add(row['id'])
