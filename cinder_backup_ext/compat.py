@@ -191,17 +191,18 @@ def authorize(ctxt, rule_defaults, action, target):
 
 
 def register_backup_repository_opts():
-    """Register the options that say where posix/NFS/GlusterFS backups are.
+    """Register the options that say where backups are (``measure.py``).
 
     ``backup_posix_path``, ``backup_share``, ``glusterfs_backup_share``,
-    their mount bases and ``state_path`` are declared by Cinder's own
-    driver modules, which register them on ``cfg.CONF`` when imported, so
-    the defaults (``$state_path/backup``...) are Cinder's. Call before
-    ``cfg.CONF`` parses its arguments: ``state_path`` is a CLI option.
+    their mount bases, ``backup_ceph_conf`` and its user, and
+    ``state_path`` are declared by Cinder's own driver modules, which
+    register them on ``cfg.CONF`` when imported, so the defaults
+    (``$state_path/backup``...) are Cinder's. Call before ``cfg.CONF``
+    parses its arguments: ``state_path`` is a CLI option.
     """
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # eventlet's deprecation, on import
-        for module in ('posix', 'nfs', 'glusterfs'):
+        for module in ('posix', 'nfs', 'glusterfs', 'ceph'):
             importlib.import_module('cinder.backup.drivers.' + module)
 
 

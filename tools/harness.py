@@ -210,7 +210,11 @@ def rabbitmqctl(*args):
 
 
 def drop(state):
-    """Drop the databases and vhosts that state (job.json) lists."""
+    """Drop the databases, vhosts and outside files state (job.json) lists."""
+    for path in state.get('files', ()):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+            log('removed %s' % path)
     for kind, dropper in (('mysql', mysql), ('postgres', psql)):
         for db in state.get(kind, ()):
             with contextlib.suppress(subprocess.CalledProcessError):
@@ -277,7 +281,7 @@ class Job(contextlib.ExitStack):
         self.services = []
         self.kept = False
         self.state = {'run': self.run_id, 'mysql': [], 'postgres': [],
-                      'vhosts': [], 'pgids': []}
+                      'vhosts': [], 'pgids': [], 'files': []}
         self.started = time.monotonic()
 
     def __enter__(self):
@@ -320,6 +324,13 @@ class Job(contextlib.ExitStack):
                         '.*', '.*', '.*')
             return name
         return '/'
+
+    def outside_file(self, path, text):
+        """A new file outside the job's folder, removed with the job."""
+        with open(path, 'x') as f:
+            f.write(text)
+        self._made('files', path)
+        return path
 
     # --- processes ---------------------------------------------------------
     def service(self, name, command, **kwargs):

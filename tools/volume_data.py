@@ -10,15 +10,17 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Known data in a file-backed volume, for the jobs that check stored sizes.
+"""Known data in a volume, for the jobs that check stored sizes.
 
-The local clouds' volumes are files (tools/local-cloud/filedriver.py), so
-a job can write exactly what a backup will read: random data for a full,
-then scattered runs changed for an incremental, and say how many bytes of
-hash blocks the change touched. The billing job and the chains job both
-use it. Raises ValueError where the data cannot be laid out as asked.
+The local clouds' volumes are files (tools/local-cloud/filedriver.py) or
+RBD images (tools/ceph.py), so a job can write exactly what a backup will
+read: random data for a full, then scattered runs changed for an
+incremental, and say how many bytes of hash blocks the change touched.
+The billing job and the chains job use it. Raises ValueError where the
+data cannot be laid out as asked.
 """
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -54,22 +56,53 @@ def backup_block_sizes(cloud_dir, timeout=120):
     return block, file_size
 
 
-def fill_random(path):
-    """The volume's whole file written with random data; its size.
+class _File(object):
+    """A file with rbd.Image's read(offset, length) and write(data, offset)."""
+
+    def __init__(self, path):
+        self.fd = os.open(path, os.O_RDWR)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+
+    def size(self):
+        return os.fstat(self.fd).st_size
+
+    def read(self, offset, length):
+        return os.pread(self.fd, length, offset)
+
+    def write(self, data, offset):
+        return os.pwrite(self.fd, data, offset)
+
+
+def _opened(volume):
+    """A path as a _File; an open rbd.Image (an RBD volume) as it is."""
+    if isinstance(volume, str):
+        return _File(volume)
+    return contextlib.nullcontext(volume)
+
+
+def fill_random(volume, size=None):
+    """The first ``size`` bytes (all of them) written at random; the size.
 
     A full backup reads every byte of the volume, so what it writes is the
     whole volume: random, so that nothing a driver might skip or compress
-    away is in it.
+    away is in it. ``volume``: a file's path or an open ``rbd.Image``.
     """
-    size = os.path.getsize(path)
-    if size < MIB:
-        raise ValueError('volume file %s is %d bytes' % (path, size))
     piece = 16 * MIB
-    with open(path, 'r+b') as f:
+    with _opened(volume) as target:
+        whole = target.size()
+        size = whole if size is None else size
+        if not MIB <= size <= whole:
+            raise ValueError('cannot fill %d bytes of a %d-byte volume'
+                             % (size, whole))
         for offset in range(0, size, piece):
-            f.write(os.urandom(min(piece, size - offset)))
-    if os.path.getsize(path) != size:
-        raise ValueError('writing %s changed its size' % path)
+            target.write(os.urandom(min(piece, size - offset)), offset)
+        if target.size() != whole:
+            raise ValueError('writing %s changed its size' % volume)
     return size
 
 
@@ -89,20 +122,18 @@ def scatter(rng, size, block, total, runs):
              + rng.randrange(1, block), length) for number in range(runs)]
 
 
-def rewrite(path, runs, rng):
+def rewrite(volume, runs, rng):
     """Each byte of each run changed (XOR with nonzero random bytes).
 
     A byte left as it was could leave a block unchanged, and the
-    incremental smaller than the check expects.
+    incremental smaller than the check expects. ``volume``: as fill_random.
     """
-    with open(path, 'r+b') as f:
+    with _opened(volume) as target:
         for offset, length in runs:
-            f.seek(offset)
-            old = f.read(length)
+            old = target.read(offset, length)
             mask = rng.randbytes(length).replace(b'\0', b'\1')
-            f.seek(offset)
-            f.write((int.from_bytes(old, 'big') ^ int.from_bytes(
-                mask, 'big')).to_bytes(length, 'big'))
+            target.write((int.from_bytes(old, 'big') ^ int.from_bytes(
+                mask, 'big')).to_bytes(length, 'big'), offset)
 
 
 def touched_bytes(runs, block):

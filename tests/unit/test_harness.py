@@ -18,9 +18,11 @@ file, a port answering, a process gone); none asserts on time.
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import unittest
 from unittest import mock
 
@@ -90,8 +92,10 @@ class JobTest(unittest.TestCase):
                 job.postgres_database('cbe_test_pg')
                 self.assertEqual('cbe_test_vh',
                                  job.rabbit_vhost('cbe_test_vh'))
+                outside = job.outside_file(self.outside_path(), 'x\n')
                 raise Boom()
         self.assert_all_gone(job, executor, pid)
+        self.assertFalse(os.path.exists(outside))
         self.assertIn('DROP DATABASE IF EXISTS cbe_test_db', self.calls)
         self.assertIn('DROP DATABASE IF EXISTS cbe_test_pg', self.calls)
         self.assertIn('delete_vhost cbe_test_vh', self.calls)
@@ -109,13 +113,20 @@ class JobTest(unittest.TestCase):
         self.assert_all_gone(job, executor, pid)
         self.assertIn('DROP DATABASE IF EXISTS cbe_test_db', self.calls)
 
+    def outside_path(self):
+        folder = tempfile.mkdtemp(prefix='cbe-harness-test.')
+        self.addCleanup(shutil.rmtree, folder)
+        return os.path.join(folder, 'made-by-the-job')
+
     def test_kept_then_stopped(self):
         with harness.Job('test', keep_logs=False) as job:
             executor = self.start_daemonizing(job)
             pid = executor.process.pid
             job.mysql_database('cbe_test_db')
+            outside = job.outside_file(self.outside_path(), 'x\n')
             job.keep()
         self.assertTrue(psutil.pid_exists(pid))
+        self.assertTrue(os.path.exists(outside))
         state = harness.load_state(job.work)
         self.assertEqual(['cbe_test_db'], state['mysql'])
         self.assertEqual([pid], state['pgids'])
@@ -125,6 +136,7 @@ class JobTest(unittest.TestCase):
         self.assertEqual([], harness.marked(job.run_id, [pid]))
         self.assertIn('DROP DATABASE IF EXISTS cbe_test_db', self.calls)
         self.assertFalse(os.path.exists(job.work))
+        self.assertFalse(os.path.exists(outside))
 
     def test_http_wait_and_early_exit(self):
         with harness.Job('test', keep_logs=True) as job:

@@ -54,6 +54,13 @@ command as a subprocess:
   0 (not unknown), each measured from the driver's progress event, and
   Restore Reads each backup plus its ancestors; ``chain list`` the
   chain's total. ``CBE_SIZES_SEED`` repeats the runs' places;
+- the same on Ceph, when the cloud has it (tools/ceph.py): a volume of the
+  RBD backend (its own availability zone, so backed up by the Ceph backup
+  driver) with its first 64 MiB random, N MiB of them changed, then
+  unchanged; the three backups' sizes are unknown (no progress event)
+  until ``cinder-backup-ext-manage backups measure`` on the Ceph backup
+  node reads the diffs: 64 MiB, exactly N MiB, 0, source ``ceph-diff``.
+  With CBE_REQUIRE_SERVERS=1 (CI), a cloud without Ceph fails the check;
 - the commands as a user meets them: volumes and backups by name, errors
   that say what to do without URLs (``--debug`` shows the requests),
   ``--all-projects`` from a member said to be ignored, another project's
@@ -80,6 +87,7 @@ Port: CBE_STOCK_CINDER_PORT (18877), for the stock cinder-api.
 """
 
 import concurrent.futures
+import contextlib
 import datetime
 import hashlib
 import json
@@ -102,6 +110,7 @@ PLUGIN_LINE = 'osapi_volume_extension = cinder_backup_ext.api.loader.load'
 REFUSED = 'Incremental backups exist for this backup'
 CLI_TIMEOUT = 300
 BACKUP_TIMEOUT = 300
+MIB = volume_data.MIB
 
 STOPPING = threading.Event()
 CHILDREN = set()
@@ -742,6 +751,100 @@ def check_stored_sizes(cli, made):
                 touched // block, low, high, reads, sum(stored)))
 
 
+# --- Ceph: sizes from the diff between the backups' snapshots ------------
+
+CEPH_FILLED_MIB = 64    # of the 1 GiB RBD volume: 16 whole 4 MiB objects
+
+
+def rbd_volume(conf, volume_id):
+    """(ExitStack, rbd.Image): a Ceph backend volume's image, open.
+
+    cinder-ceph.conf names the pool; 'volume-<id>' is Cinder's name.
+    """
+    import rados
+    import rbd
+    cluster = rados.Rados(conffile=conf, rados_id='admin')
+    cluster.connect(timeout=60)
+    stack = contextlib.ExitStack()
+    stack.callback(cluster.shutdown)
+    ioctx = stack.enter_context(cluster.open_ioctx('volumes'))
+    image = stack.enter_context(rbd.Image(ioctx, 'volume-%s' % volume_id))
+    return stack, image
+
+
+def make_ceph_chain(cli, clouds_yaml, conf, seed):
+    """A volume of the RBD backend and three Ceph backups of it.
+
+    As make_sized_chain, on the first CEPH_FILLED_MIB of the volume.
+    """
+    Waiter(clouds_yaml, 'cbe-admin').conn.block_storage.create_type(
+        name='cbe-ceph', extra_specs={'volume_backend_name': 'ceph'})
+    waiter = Waiter(clouds_yaml, 'cbe-member')
+    volume = waiter.conn.block_storage.create_volume(
+        size=1, name='chains-ceph', volume_type='cbe-ceph',
+        availability_zone='ceph')
+    waiter.volume_available(volume.id)
+    rng = random.Random(seed)
+    stack, image = rbd_volume(conf, volume.id)
+    with stack:
+        written = volume_data.fill_random(image, CEPH_FILLED_MIB * MIB)
+        full = make_backup(cli, waiter, 'cbe-member', volume.id,
+                           'chains-ceph-full', False)
+        runs = volume_data.scatter(rng, written, 4096,
+                                   SIZES_CHANGED_MIB * MIB, SIZES_RUNS)
+        volume_data.rewrite(image, runs, rng)
+    changed = make_backup(cli, waiter, 'cbe-member', volume.id,
+                          'chains-ceph-changed', True)
+    unchanged = make_backup(cli, waiter, 'cbe-member', volume.id,
+                            'chains-ceph-unchanged', True)
+    return {'volume': volume.id, 'written': written, 'runs': runs,
+            'seed': seed, 'chain': [full, changed, unchanged]}
+
+
+def check_ceph_sizes(cli, cloud_dir, made):
+    chain = made['chain']
+    rows = chain_rows(cli, 'cbe-member', chain[-1])
+    expect([r['Stored'] for r in rows] == [None] * 3,
+           'before the measure, Stored %s: a Ceph backup sends no progress '
+           'event, so its size is unknown' % [r['Stored'] for r in rows])
+    manage = ['cinder-backup-ext-manage', '--config-file',
+              os.path.join(cloud_dir, 'cinder.conf'), '--config-file',
+              os.path.join(cloud_dir, 'cinder-backup-ceph.conf'),
+              'backups', 'measure']
+    measured = []
+    for backup_id in chain:
+        proc = subprocess.run(manage + ['--backup-id', backup_id],
+                              capture_output=True, text=True,
+                              timeout=CLI_TIMEOUT)
+        expect(proc.returncode == 0, 'measure %s: exit %d: %s %s' % (
+            backup_id, proc.returncode, proc.stdout, proc.stderr[-600:]))
+        measured.append(proc.stdout.strip())
+    rows = chain_rows(cli, 'cbe-member', chain[-1])
+    stored = [r['Stored'] for r in rows]
+    reads = [r['Restore Reads'] for r in rows]
+    sources = [r['Stored Source'] for r in rows]
+    expect(sources == ['ceph-diff'] * 3, 'Stored Source: %s' % sources)
+    expect(all(type(n) is int for n in stored + reads),
+           'Stored %s, Restore Reads %s: not all integers' % (stored, reads))
+    changed_bytes = SIZES_CHANGED_MIB * MIB
+    expect(stored == [made['written'], changed_bytes, 0],
+           'Stored %s; expected [%d, %d, 0]: %d random bytes, then %d MiB '
+           'changed in %d runs (CBE_SIZES_SEED=%d)' % (
+               stored, made['written'], changed_bytes, made['written'],
+               SIZES_CHANGED_MIB, len(made['runs']), made['seed']))
+    expect(reads == [stored[0], stored[0] + stored[1], sum(stored)],
+           'Restore Reads %s for Stored %s' % (reads, stored))
+    out = cli.ok('cbe-member', 'volume', 'backup', 'chain', 'delete',
+                 chain[0])
+    expect('Deleted 3 backup(s).' in out, 'chain delete: %r' % out[-300:])
+    return ('RBD volume, %d MiB random then %d MiB changed in %d runs (seed '
+            '%d): before the measure Stored unknown (null); `backups '
+            'measure` on the Ceph backup node: %s; Stored %s from '
+            'ceph-diff, Restore Reads %s; the Ceph chain deleted' % (
+                CEPH_FILLED_MIB, SIZES_CHANGED_MIB, len(made['runs']),
+                made['seed'], ' | '.join(measured), stored, reads))
+
+
 # --- the chain cap under random use ---------------------------------------
 
 CAP = 3
@@ -989,7 +1092,8 @@ def run_checks(cloud, checks, env):
     log('--- stock cinder-api on 127.0.0.1:%d (%s)'
         % (stock_port, stock_conf))
     phase = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(7) as pool:
+    sizes_seed = int(env.get('CBE_SIZES_SEED', random.randrange(10000)))
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
         jobs = {
             'two': pool.submit(make_chains, cli, clouds_yaml, 'cbe-member',
                                'chains-two', [4, 3]),
@@ -1004,13 +1108,14 @@ def run_checks(cloud, checks, env):
             'restore': pool.submit(make_restore_chain, cli, clouds_yaml,
                                    cloud_dir),
             'sizes': pool.submit(make_sized_chain, cli, clouds_yaml,
-                                 cloud_dir, int(env.get(
-                                     'CBE_SIZES_SEED',
-                                     random.randrange(10000)))),
+                                 cloud_dir, sizes_seed),
         }
+        if cloud.state.get('CEPH_CONF'):
+            jobs['ceph'] = pool.submit(make_ceph_chain, cli, clouds_yaml,
+                                       cloud.state['CEPH_CONF'], sizes_seed)
         made = {name: job.result() for name, job in jobs.items()}
-    log('--- 35 backups on 7 volumes made in %.0f s'
-        % (time.monotonic() - phase))
+    log('--- %d backups on %d volumes made in %.0f s' % (
+        35 + 3 * ('ceph' in made), len(made), time.monotonic() - phase))
 
     # 2a. Project cleanup through the stock API (A) and ours (B), in the
     # background: openstacksdk waits up to 120 s for a backup whose delete
@@ -1067,6 +1172,13 @@ def run_checks(cloud, checks, env):
         checks.check('stored sizes: a full stores the data written, an '
                      'incremental the blocks changed, an unchanged one 0',
                      check_stored_sizes, cli, made['sizes'])
+        if 'ceph' in made:
+            checks.check('stored sizes on Ceph: unknown until measured, then '
+                         'the diff between the backups\' snapshots',
+                         check_ceph_sizes, cli, cloud_dir, made['ceph'])
+        elif env.get('CBE_REQUIRE_SERVERS') == '1':
+            checks.record('stored sizes on Ceph', False, 'the cloud has no '
+                          'Ceph backend (see its log: "no Ceph backend")')
 
         # 2b. What each cleanup left.
         results = {name: run.result() for name, run in runs.items()}

@@ -23,7 +23,10 @@ One machine, one command: Keystone, and Cinder's api, scheduler, volume and
 backup services as separate processes with cinder-backup-ext loaded, the
 API as Cinder's WSGI application under gunicorn with several workers, as
 production runs it; an oslo.messaging listener on the run's own
-notification topic. The jobs:
+notification topic. Where Debian's Ceph and its Python bindings are here
+(tox -e cloud), also a one-node Ceph (tools/ceph.py), Cinder's RBD volume
+driver as a second backend in availability zone ``ceph``, and a second
+cinder-backup with Cinder's Ceph backup driver in that zone. The jobs:
 
   tempest     tempest (this plugin's tests and the upstream backup tests
               that need no other service), then checks that every API
@@ -42,9 +45,10 @@ ends, unless CBE_KEEP_LOGS=1 (services stopped, logs kept). DIR/clouds.yaml
 database, for the jobs) and DIR/cinder-policy.yaml (Cinder's policy file,
 '{}': the defaults) are written for the jobs and for people.
 
-Environment: KS_PORT (15000), CINDER_PORT (18776), CINDER_API_WORKERS (2),
-TEMPEST_REGEX, TEMPEST_EXCLUDE, CBE_KEEP_LOGS, CBE_CINDER_CONF_EXTRA (a
-file of cinder.conf lines appended to the generated one).
+Environment: KS_PORT (15000), CINDER_PORT (18776), CEPH_MON_PORT (13300
+and the next), CINDER_API_WORKERS (2), TEMPEST_REGEX, TEMPEST_EXCLUDE,
+CBE_KEEP_LOGS, CBE_CINDER_CONF_EXTRA (a file of cinder.conf lines
+appended to the generated one).
 Needs MariaDB and RabbitMQ on 127.0.0.1 (tools/test-setup.sh) and the
 services' packages: run it through tox (tox -e cloud), which installs them.
 """
@@ -66,6 +70,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, TOP)
 try:
+    from tools import ceph
     from tools import harness
 except ImportError:  # outside tox: main() says how to run it
     harness = None
@@ -190,6 +195,11 @@ def cinder(job, env, v):
     conf = harness.render(os.path.join(HERE, 'cinder.conf.in'),
                           job.path('cinder.conf'), PRIVSEP=privsep,
                           PREFIX=sys.prefix, **v)
+    if v['CEPH_CONF']:
+        extra = harness.render(os.path.join(HERE, 'cinder-ceph.conf.in'),
+                               job.path('cinder-ceph.conf'), **v)
+        with open(extra) as lines, open(conf, 'a') as f:
+            f.write(lines.read())
     if os.environ.get('CBE_CINDER_CONF_EXTRA'):
         with open(os.environ['CBE_CINDER_CONF_EXTRA']) as extra, \
                 open(conf, 'a') as f:
@@ -207,6 +217,15 @@ def cinder(job, env, v):
         log_line=(job.path('notify-listener.out'), '^listening'), timeout=60)
     for name in ('cinder-scheduler', 'cinder-volume', 'cinder-backup'):
         job.service(name, [name] + args, env=services)
+    if v['CEPH_CONF']:
+        # Ceph backups by a cinder-backup of their own, for the volumes of
+        # the RBD backend's zone: Cinder picks a backup service in the
+        # volume's availability zone.
+        harness.render(os.path.join(HERE, 'cinder-backup-ceph.conf.in'),
+                       job.path('cinder-backup-ceph.conf'), **v)
+        job.service('cinder-backup-ceph', ['cinder-backup'] + args + [
+            '--config-file', job.path('cinder-backup-ceph.conf')],
+            env=services)
     # The API as production runs it: Cinder's WSGI application in a WSGI
     # server, gunicorn with sync workers; each worker imports the app after
     # the fork and loads the extensions itself.
@@ -230,12 +249,15 @@ def cinder(job, env, v):
     def openstack(*args):
         return subprocess.run(['openstack'] + list(args), env=env,
                               capture_output=True, text=True).stdout
-    harness.until('three cinder services up', lambda: openstack(
+    services = 5 if v['CEPH_CONF'] else 3
+    backends = 2 if v['CEPH_CONF'] else 1
+    harness.until('%d cinder services up' % services, lambda: openstack(
         'volume', 'service', 'list', '-f', 'value', '-c', 'State'
-    ).split().count('up') >= 3)
-    # The scheduler must have heard from the backend.
-    harness.until('the backend in the scheduler', lambda: openstack(
-        'volume', 'backend', 'pool', 'list', '-f', 'value').strip())
+    ).split().count('up') >= services)
+    # The scheduler must have heard from the backends.
+    harness.until('the backends in the scheduler', lambda: len(openstack(
+        'volume', 'backend', 'pool', 'list', '-f', 'value').split()
+    ) >= backends)
     log(openstack('volume', 'service', 'list'))
     return master
 
@@ -256,6 +278,18 @@ def up(job):
     v['TRANSPORT'] = 'rabbit://guest:guest@127.0.0.1:5672/' + (
         '' if v['VHOST'] == '/' else v['VHOST'])
     v['DB_URL'] = job.mysql_database(v['DB'])
+    # An RBD backend and Ceph backups beside the file backend and posix
+    # backups, where Debian's Ceph and its Python bindings are here.
+    v['CEPH_CONF'] = ''
+    why_not = ceph.available()
+    if why_not:
+        log('local cloud: no Ceph backend: %s' % why_not)
+    else:
+        v['CEPH_CONF'] = ceph.start(job, int(os.environ.get(
+            'CEPH_MON_PORT', ceph.MON_PORT)))
+        v['CEPH_CLUSTER'] = 'cbe-' + run
+        ceph.client_keyring(job, v['CEPH_CLUSTER'], 'cinder')
+        log('local cloud: Ceph up (%s)' % v['CEPH_CONF'])
     env = dict(os.environ, OS_AUTH_URL=v['AUTH_URL'],
                OS_IDENTITY_API_VERSION='3', OS_USERNAME='admin',
                OS_PASSWORD=PASSWORD, OS_PROJECT_NAME='admin',
