@@ -202,8 +202,42 @@ def register_backup_repository_opts():
     """
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # eventlet's deprecation, on import
-        for module in ('posix', 'nfs', 'glusterfs', 'ceph'):
+        for module in ('posix', 'nfs', 'glusterfs', 'ceph', 'swift', 's3'):
             importlib.import_module('cinder.backup.drivers.' + module)
+
+
+#: Cinder's object store backup drivers, by module.
+OBJECT_STORE_DRIVERS = {'swift': 'SwiftBackupDriver', 's3': 'S3BackupDriver'}
+
+
+def backup_driver(module):
+    """Cinder's own Swift or S3 backup driver, made as cinder-backup makes it.
+
+    Its client (``conn``: swiftclient's Connection, boto3's S3 client) is
+    connected with exactly the options and credentials Cinder's backups
+    use.
+    """
+    from cinder import context
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        driver = importlib.import_module('cinder.backup.drivers.' + module)
+    made = getattr(driver, OBJECT_STORE_DRIVERS[module])(
+        context.get_admin_context())
+    if not hasattr(made, 'conn'):
+        # Swift connects in __init__ only for a request's context (one with
+        # a user); with single_user auth the credentials are the service's.
+        made.initialize()
+    return made
+
+
+def backup_metadata(driver, container, service_metadata):
+    """A chunked backup's metadata object, read as Cinder's restore reads it.
+
+    ``ChunkedBackupDriver._read_metadata`` (Cinder 24.5.0 to 29.0.0): its
+    ``objects`` list every data object of the backup.
+    """
+    return driver._read_metadata({'container': container,
+                                  'service_metadata': service_metadata})
 
 
 def share_mount_point(driver, base, share):

@@ -28,6 +28,14 @@ bytes on disk are the sum of those files' sizes. The metadata and
 ``_sha256file`` objects are not counted: they are bookkeeping, and
 leaving them out keeps the number comparable with the progress one.
 
+Swift and S3 backups are objects in a container (bucket) of the object
+store, named after the backup's prefix: the store's own listing gives
+their sizes. They are read through Cinder's own driver of that store,
+made as ``cinder-backup`` makes it (``compat.backup_driver``), so with the
+same endpoint, credentials, certificates and proxies; Swift only with
+``backup_swift_auth = single_user`` (``per_user`` backups are read with
+their owner's token, which a command on a backup node does not have).
+
 Cinder's Ceph driver keeps no object list. A backup of an RBD volume is
 an ``rbd export-diff | rbd import-diff`` into a base image in the backup
 pool (``backups.container``), named in ``service_metadata``
@@ -52,7 +60,7 @@ from cinder_backup_ext.db import sizes
 from cinder_backup_ext.db import tables
 
 #: The drivers measured, by module under ``cinder.backup.drivers``.
-SUPPORTED = ('posix', 'nfs', 'glusterfs', 'ceph')
+SUPPORTED = ('posix', 'nfs', 'glusterfs', 'ceph', 'swift', 's3')
 #: Seconds to reach the Ceph monitors before giving up on every backup.
 CEPH_CONNECT_TIMEOUT = 30
 DRIVERS_PREFIX = 'cinder.backup.drivers.'
@@ -100,7 +108,7 @@ def repository(driver, conf):
     return compat.share_mount_point(driver, base, share)
 
 
-def _stored(row, conf, ceph):
+def _stored(row, conf, ceph, stores):
     """(Size, source) of one backup row; NotMeasured if not known."""
     if row.status != 'available':
         raise NotMeasured('status is %s, not available' % row.status)
@@ -110,6 +118,8 @@ def _stored(row, conf, ceph):
                           % (row.service, ', '.join(SUPPORTED)))
     if driver == 'ceph':
         return ceph.stored(row), sizes.CEPH_DIFF
+    if driver in LISTINGS:
+        return stores.stored(row, driver), sizes.MEASURE
     return _files(row, conf, driver), sizes.MEASURE
 
 
@@ -135,6 +145,86 @@ def _files(row, conf, driver):
         except OSError as exc:
             raise NotMeasured('object %s: %s' % (name, exc.strerror))
     return sizes.Size(total, len(names))
+
+
+def _one_line(exc):
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _swift_sizes(conn, container, prefix):
+    _headers, listed = conn.get_container(container, prefix=prefix,
+                                          full_listing=True)
+    return {entry['name']: entry['bytes'] for entry in listed}
+
+
+def _s3_sizes(conn, bucket, prefix):
+    pages = conn.get_paginator('list_objects_v2').paginate(Bucket=bucket,
+                                                           Prefix=prefix)
+    return {entry['Key']: entry['Size'] for page in pages
+            for entry in page.get('Contents', ())}
+
+
+#: The object store listings: {name: size} of a container's objects whose
+#: names start with a prefix.
+LISTINGS = {'swift': _swift_sizes, 's3': _s3_sizes}
+
+
+class ObjectStores(object):
+    """Cinder's Swift and S3 drivers, each made once, for the first row.
+
+    A driver that cannot be made (no boto3, a per_user Swift, a broken
+    option) is tried once: every backup of it gets the same reason.
+    """
+
+    def __init__(self, conf):
+        self.conf = conf
+        self.drivers = {}
+
+    def _driver(self, name):
+        if name not in self.drivers:
+            if name == 'swift' and self.conf.backup_swift_auth != \
+                    'single_user':
+                self.drivers[name] = NotMeasured(
+                    'backup_swift_auth is %s: Swift backups are read with '
+                    "their owner's token; measure needs single_user"
+                    % self.conf.backup_swift_auth)
+            else:
+                from cinder_backup_ext import compat
+                try:
+                    self.drivers[name] = compat.backup_driver(name)
+                except Exception as exc:  # the driver's own, any
+                    self.drivers[name] = NotMeasured(
+                        "Cinder's %s driver cannot start: %s"
+                        % (name, _one_line(exc)))
+        driver = self.drivers[name]
+        if isinstance(driver, NotMeasured):
+            raise driver
+        return driver
+
+    def stored(self, row, name):
+        """The Size of the objects a Swift or S3 backup's metadata lists."""
+        from cinder_backup_ext import compat
+        driver = self._driver(name)
+        where = '%s %s' % ('bucket' if name == 's3' else 'container',
+                           row.container)
+        try:
+            objects = compat.backup_metadata(driver, row.container,
+                                             row.service_metadata)['objects']
+            names = [obj for entry in objects for obj in entry]
+        except Exception as exc:  # the store's client raises its own
+            raise NotMeasured('metadata object %s_metadata in %s: %s' % (
+                row.service_metadata, where, _one_line(exc)))
+        try:
+            listed = LISTINGS[name](driver.conn, row.container,
+                                    row.service_metadata)
+        except Exception as exc:
+            raise NotMeasured('listing %s: %s' % (where, _one_line(exc)))
+        missing = [n for n in names if n not in listed]
+        if missing:
+            raise NotMeasured('object %s is missing from %s'
+                              % (missing[0], where))
+        return sizes.Size(sum(listed[n] for n in names), len(names))
 
 
 class Ceph(object):
@@ -243,6 +333,7 @@ def measure(engine, conf, backup_ids=None, dry_run=False):
     """
     with engine.connect() as conn:
         rows = _rows(conn, backup_ids)
+    stores = ObjectStores(conf)
     with Ceph(conf) as ceph:
         for backup_id in (sorted(rows) if backup_ids is None
                           else backup_ids):
@@ -251,7 +342,7 @@ def measure(engine, conf, backup_ids=None, dry_run=False):
                 yield Result(backup_id, None, 'no such backup')
                 continue
             try:
-                size, source = _stored(row, conf, ceph)
+                size, source = _stored(row, conf, ceph, stores)
             except NotMeasured as exc:
                 yield Result(backup_id, None, str(exc))
                 continue

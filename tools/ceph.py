@@ -12,6 +12,9 @@
 
 """A one-node Ceph for a job (tools/harness.py): one mon, mgr and OSD.
 
+With :func:`radosgw`, also Ceph's object gateway, which serves the Swift
+and the S3 API on one port (Debian's radosgw), with one user.
+
 Debian's packages (bindep profile ``ceph``: ceph-mon, ceph-mgr, ceph-osd,
 python3-rbd) give the daemons; the job's folder holds their data, logs,
 sockets and the OSD's bluestore file (sparse, outside the OSD's folder),
@@ -28,6 +31,7 @@ import subprocess
 import uuid
 
 POOLS = ('volumes', 'backups')
+RGW_PORT = 17480
 MON_PORT = 13300   # msgr2; msgr1 (os-brick's clients) on the next port
 BLOCK_BYTES = 8 << 30  # sparse: only what is written takes space
 
@@ -39,6 +43,8 @@ ms bind ipv6 = false
 auth cluster required = none
 auth service required = none
 auth client required = none
+# radosgw asks the monitors for "secure" mode, which needs cephx.
+ms mon client mode = crc
 osd pool default size = 1
 osd pool default min size = 1
 osd crush chooseleaf type = 0
@@ -67,13 +73,20 @@ admin socket = {dir}/run/$name.asok
 """
 
 
-def available():
-    """Why no cluster can start here, or None when one can."""
+def available(bindings=True, gateway=False):
+    """Why no cluster can start here, or None when one can.
+
+    bindings: this Python must import the rbd bindings (to use RBD);
+    gateway: radosgw must be installed (for :func:`radosgw`).
+    """
     missing = [c for c in ('ceph-mon', 'ceph-mgr', 'ceph-osd', 'ceph')
-               if not shutil.which(c)]
+               + (('radosgw',) if gateway else ()) if not shutil.which(c)]
     if missing:
         return ('%s not installed (bindep -b ceph: Debian ceph-mon ceph-mgr '
-                'ceph-osd ceph-common python3-rbd)' % ', '.join(missing))
+                'ceph-osd ceph-common radosgw python3-rbd)'
+                % ', '.join(missing))
+    if not bindings:
+        return None
     try:
         import rbd  # noqa: F401
     except ImportError:
@@ -98,8 +111,8 @@ def client_keyring(job, cluster, user):
         '# %s: no cephx (tools/ceph.py)\n' % job.work)
 
 
-def start(job, port=MON_PORT):
-    """The cluster in ``job``'s folder, up, with POOLS; its ceph.conf."""
+def start(job, port=MON_PORT, pools=POOLS):
+    """The cluster in ``job``'s folder, up, with ``pools``; its ceph.conf."""
     folder = job.path('ceph')
     os.makedirs(os.path.join(folder, 'run'))
     for name in ('mon.a', 'mgr.x', 'osd.0'):
@@ -137,7 +150,36 @@ def start(job, port=MON_PORT):
     job.service('ceph-osd', ['ceph-osd'] + c + ['-f', '-i', osd_id],
                 log_line=(os.path.join(folder, 'osd.%s.log' % osd_id),
                           r'state: booting -> active'), timeout=120)
-    for pool in POOLS:
+    for pool in pools:
         ceph('osd', 'pool', 'create', pool, '8')
         job.run(['rbd'] + c + ['pool', 'init', pool])
     return conf
+
+
+def radosgw(job, conf, port=RGW_PORT):
+    """radosgw on 127.0.0.1:port and a user of both APIs: its settings.
+
+    Swift: version 1 auth at ``/auth/1.0`` as ``<user>:swift``; S3: the
+    access and secret keys, path-style requests.
+    """
+    user, key = 'cbe', uuid.uuid4().hex
+    access, secret = uuid.uuid4().hex[:20], uuid.uuid4().hex
+    url = 'http://127.0.0.1:%d' % port
+    data = job.path('ceph', 'client.rgw.a')
+    os.makedirs(data)
+    job.service('radosgw', [
+        'radosgw', '-c', conf, '-f', '-n', 'client.rgw.a',
+        '--rgw-frontends', 'beast endpoint=127.0.0.1:%d' % port,
+        '--rgw-data', data, '--log-file', job.path('ceph', 'rgw.log')],
+        http=url + '/', timeout=120)
+    admin = ['radosgw-admin', '-c', conf]
+    quiet = dict(stdout=subprocess.DEVNULL)
+    job.run(admin + ['user', 'create', '--uid', user, '--display-name', user,
+                     '--access-key', access, '--secret-key', secret],
+            **quiet)
+    job.run(admin + ['subuser', 'create', '--uid', user, '--subuser',
+                     user + ':swift', '--access', 'full', '--key-type',
+                     'swift', '--secret-key', key], **quiet)
+    return {'url': url, 'swift_auth_url': url + '/auth/1.0',
+            'swift_user': user + ':swift', 'swift_key': key,
+            's3_access_key': access, 's3_secret_key': secret}

@@ -39,7 +39,7 @@ from tests.functional import test_notifications
 
 MiB = 1024 * 1024
 VOLUME = 4 * MiB
-SWIFT = 'cinder.backup.drivers.swift.SwiftBackupDriver'
+GCS = 'cinder.backup.drivers.gcs.GoogleBackupDriver'
 
 
 class _Measured(base.CinderTestCase):
@@ -172,10 +172,10 @@ class TestMeasureCommand(_Measured, test_manage._Commands):
         volume = self.volume_of(os.urandom(VOLUME))
         full = self.create_backup(volume['id'])
         gone = self.create_backup(volume['id'], incremental=True)
-        swift = self.create_backup(volume['id'], incremental=True)
+        gcs = self.create_backup(volume['id'], incremental=True)
         shutil.rmtree(os.path.join(cfg.CONF.backup_posix_path,
                                    gone['container']))
-        self.set_backup_columns(swift['id'], service=SWIFT)
+        self.set_backup_columns(gcs['id'], service=GCS)
         expected = sizes.Size(sum(self.object_files(full).values()),
                               VOLUME // MiB)
         engine = self.file_database()
@@ -186,8 +186,8 @@ class TestMeasureCommand(_Measured, test_manage._Commands):
         self.assertIn('%s %d bytes in %d objects (dry run: not recorded)'
                       % ((full['id'],) + expected), lines)
         self.assertIn('%s not measured: driver %s is not supported '
-                      '(posix, nfs, glusterfs, ceph are)' % (swift['id'],
-                                                             SWIFT),
+                      '(posix, nfs, glusterfs, ceph, swift, s3 are)'
+                      % (gcs['id'], GCS),
                       lines)
         missing = [line for line in lines
                    if line.startswith(gone['id'] + ' not measured: ')]
@@ -195,7 +195,7 @@ class TestMeasureCommand(_Measured, test_manage._Commands):
         self.assertIn('container', missing[0])
         self.assertIn('missing', missing[0])
         self.assertEqual('2 backup(s) not measured.', lines[-1])
-        for made in (full, gone, swift):
+        for made in (full, gone, gcs):
             self.assertIsNone(self.recorded(made['id'], engine))
 
         real = self.command(engine, '--all')
@@ -203,7 +203,7 @@ class TestMeasureCommand(_Measured, test_manage._Commands):
         self.assertEqual((expected, 'measure'),
                          self.recorded(full['id'], engine))
         self.assertIsNone(self.recorded(gone['id'], engine))
-        self.assertIsNone(self.recorded(swift['id'], engine))
+        self.assertIsNone(self.recorded(gcs['id'], engine))
 
         one = self.command(engine, '--backup-id', full['id'])
         self.assertEqual(0, one.returncode, one.stderr)
@@ -250,4 +250,4 @@ class TestRepository(base.ConfiguredCinder):
             'cinder.backup.drivers.nfs.NFSBackupDriver'))
         self.assertEqual('posix', measure.driver_of(
             'cinder.backup.drivers.posix'))
-        self.assertIsNone(measure.driver_of(SWIFT))
+        self.assertIsNone(measure.driver_of(GCS))

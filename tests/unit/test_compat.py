@@ -40,6 +40,17 @@ class CinderInternalsTest(base.BaseTestCase):
         self.assertIn('_ENFORCER', vars(policy))
         self.assertIsInstance(routes.Mapper().matchlist, list)
 
+    def test_the_object_store_drivers(self):
+        # backup_driver and backup_metadata: Swift connects in
+        # initialize(), and every chunked driver reads a backup's object
+        # list with _read_metadata(backup).
+        from cinder.backup import chunkeddriver
+        from cinder.backup.drivers import swift
+        self.assertEqual(['self'], list(inspect.signature(
+            swift.SwiftBackupDriver.initialize).parameters))
+        self.assertEqual(['self', 'backup'], list(inspect.signature(
+            chunkeddriver.ChunkedBackupDriver._read_metadata).parameters))
+
     def test_the_user_context_rule(self):
         from cinder import context
         self.assertTrue(compat.sees_every_project(

@@ -198,7 +198,7 @@ class CephMeasureTests(base.BaseTestCase):
         self.assertEqual('ceph', measure.driver_of(
             'cinder.backup.drivers.ceph'))
         self.assertIsNone(measure.driver_of(
-            'cinder.backup.drivers.swift.SwiftBackupDriver'))
+            'cinder.backup.drivers.gcs.GoogleBackupDriver'))
 
     def test_rows_of_other_states_are_not_read(self):
         bindings = FakeBindings({})
@@ -206,5 +206,5 @@ class CephMeasureTests(base.BaseTestCase):
             self.assertRaisesRegex(
                 measure.NotMeasured, 'status is creating',
                 measure._stored, row('a', status='creating'), cfg.CONF,
-                ceph)
+                ceph, measure.ObjectStores(cfg.CONF))
         self.assertEqual(0, bindings.connects)
