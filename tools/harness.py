@@ -117,12 +117,13 @@ class LogLineExecutor(mirakuru.Executor):
         return False
 
 
-def start(name, command, folder, run, http=None, log_line=None, env=None,
-          timeout=120, cwd=None):
+def start(name, command, folder, run, http=None, log_line=None, tcp=None,
+          env=None, timeout=120, cwd=None):
     """A service in a session of its own, output in ``folder/name.out``.
 
     http: a URL that answers (any 2xx or 3xx) once it is up; log_line:
-    (path, pattern) that its log shows once it is up; neither: started.
+    (path, pattern) that its log shows once it is up; tcp: (host, port)
+    it accepts connections on once it is up; none: started.
     """
     kwargs = dict(timeout=timeout, sleep=0.5, cwd=cwd,
                   envvars=dict(env or {}, **{MARK: run}),
@@ -134,6 +135,8 @@ def start(name, command, folder, run, http=None, log_line=None, env=None,
                 command, http, status=r'^[23]\d\d$', method='GET', **kwargs)
         elif log_line:
             executor = LogLineExecutor(command, *log_line, **kwargs)
+        elif tcp:
+            executor = mirakuru.TCPExecutor(command, *tcp, **kwargs)
         else:
             executor = mirakuru.SimpleExecutor(command, **kwargs)
         executor.name = name

@@ -3,12 +3,12 @@
 # given profiles (all of them without one): what a job runs this for is
 # installed before it starts, and nothing is installed twice.
 #
-#   tools/install-packages.sh [PROFILE ...]     # test dashboard billing galera ceph
+#   tools/install-packages.sh [PROFILE ...]     # test dashboard billing galera ceph glusterfs
 #
 # bindep comes from the tox environment, or from CI's tox virtualenv.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -gt 0 ] || set -- test dashboard billing galera ceph
+[ $# -gt 0 ] || set -- test dashboard billing galera ceph glusterfs
 command -v bindep >/dev/null || {
     echo "bindep is not installed here: pip install bindep" >&2
     exit 2

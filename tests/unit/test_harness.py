@@ -160,6 +160,17 @@ class JobTest(unittest.TestCase):
         self.assertTrue(os.path.isfile(os.path.join(job.work, 'http.out')))
         harness.remove(job.work, keep_logs=False)
 
+    def test_tcp_wait(self):
+        with harness.Job('test') as job:
+            port = _free_port()
+            executor = job.service(
+                'tcp', [sys.executable, '-m', 'http.server', '-b',
+                        '127.0.0.1', str(port)],
+                tcp=('127.0.0.1', port), timeout=60)
+            self.assertIsInstance(executor, mirakuru.TCPExecutor)
+            self.assertTrue(harness.port_in_use(port))
+        self.assertFalse(harness.port_in_use(port))
+
     def test_render(self):
         with harness.Job('test', keep_logs=False) as job:
             with open(job.path('t.in'), 'w') as f:

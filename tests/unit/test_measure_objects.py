@@ -12,7 +12,7 @@
 
 """How ``backups measure`` reads Swift and S3 backups, on a fake store.
 
-tests/functional/test_measure_objects.py runs Cinder's drivers on a real
+tests/functional/test_measure_backends.py runs Cinder's drivers on a real
 radosgw (``tox -e backends``); here, what happens around the store: one
 driver per run, the reasons a backup is not measured.
 """
